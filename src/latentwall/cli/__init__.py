@@ -1,0 +1,5 @@
+"""The `latentwall` command."""
+
+from latentwall.cli._main import main
+
+__all__ = ["main"]

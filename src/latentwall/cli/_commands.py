@@ -1,0 +1,418 @@
+"""Command handlers. Heavy imports stay inside handlers so `latentwall --help` is instant."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from latentwall.cli._main import default_run_dir
+from latentwall.errors import ConfigError, DataError, LatentwallError
+
+# The terminal shows the coarse breakdown; the report and --json carry topics too.
+TERMINAL_BY = ("target", "suite", "language")
+BY_FIELDS = {"target", "run_id", "suite", "topic", "language", "category", "kind", "jurisdiction",
+             "condition", "group", "risk_code", "hazard"}
+
+
+def _out() -> Console:
+    return Console(soft_wrap=True)
+
+
+def _err() -> Console:
+    return Console(stderr=True, soft_wrap=True)
+
+
+def _clean(text: str) -> str:
+    """Control characters (ANSI escapes, bidi overrides) out of anything shown in a terminal."""
+    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
+
+
+def _print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    """A rich table on a terminal; tab-separated lines when piped, so scripts can cut them."""
+    if sys.stdout.isatty():
+        table = Table(title=escape(_clean(title)))
+        for col in columns:
+            table.add_column(col)
+        for row in rows:
+            table.add_row(*(escape(_clean(c)) for c in row))
+        _out().print(table)
+    else:
+        print("\t".join(columns))
+        for row in rows:
+            print("\t".join(_clean(c).replace("\t", " ") for c in row))
+
+
+# -- runs and their rows ------------------------------------------------------------------
+
+
+class _RunRef:
+    """A run inside some store: what reports, summaries and compare read."""
+
+    def __init__(self, store_path: Path, run: dict[str, Any]) -> None:
+        self.store_path = store_path
+        self.run = run
+
+    def meta(self, counts: dict[str, int]) -> dict[str, Any]:
+        cfg = self.run["config"]
+        return {
+            "run_id": self.run["run_id"], "target": cfg.get("target_label") or self.run["target"],
+            "suites": cfg.get("suites", []), "languages": cfg.get("languages"),
+            "samples": cfg.get("samples", 1), "params": cfg.get("params", {}),
+            "judge": cfg.get("judge", "markers"), "created": self.run["created"],
+            "finished": self.run.get("finished"), "status": self.run["status"],
+            "latentwall_version": cfg.get("latentwall_version"),
+            "target_info": self.run.get("target_info", {}), "counts": counts,
+            "limit": cfg.get("limit"), "total": self.run.get("total"), "store": str(self.store_path),
+        }
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        from latentwall.store import Store
+
+        store = Store(self.store_path)
+        try:
+            yield from store.iter_results(self.run["run_id"])
+        finally:
+            store.close()
+
+    def counts(self) -> dict[str, int]:
+        from latentwall.store import Store
+
+        with Store(self.store_path) as store:
+            return store.counts(self.run["run_id"])
+
+
+def _resolve_runs(refs: list[str], run_dir: str | None) -> list[_RunRef]:
+    from latentwall.store import DB_NAME, Store
+
+    base = Path(run_dir or default_run_dir())
+    out: list[_RunRef] = []
+
+    def all_in(db: Path) -> list[_RunRef]:
+        with Store(db) as store:
+            return [_RunRef(db, r) for r in store.list_runs()]
+
+    if not refs:
+        db = base / DB_NAME
+        if not db.exists():
+            raise ConfigError(f"no runs in {base} (run `latentwall run` first, or pass --run-dir)")
+        out = all_in(db)
+    for ref in refs:
+        p = Path(ref)
+        if p.is_dir() and (p / DB_NAME).exists():
+            out += all_in(p / DB_NAME)
+        elif p.is_file() and p.suffix == ".db":
+            out += all_in(p)
+        else:
+            db = base / DB_NAME
+            if not db.exists():
+                raise ConfigError(f"'{ref}' is not a run directory, and {base} holds no runs")
+            with Store(db) as store:
+                found = store.find_runs(ref)
+            if not found:
+                raise ConfigError(f"no run '{ref}' in {base} (see `latentwall runs --run-dir {base}`)")
+            if len(found) > 1 and found[0]["run_id"] != ref:
+                ids = ", ".join(r["run_id"] for r in found[:5])
+                raise ConfigError(f"'{ref}' matches several runs: {ids}")
+            out += [_RunRef(db, found[0])]
+    if not out:
+        raise ConfigError("no runs to read")
+    return out
+
+
+# -- run ----------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from latentwall.runner import PlainProgress, ProgressSink, RichProgress, RunConfig, run_audit
+    from latentwall.targets import GenParams
+
+    options: dict[str, Any] = {}
+    for name in ("concurrency", "batch_size", "timeout", "retries"):
+        val = getattr(args, name)
+        if val is not None:
+            if val <= 0 and name != "retries":
+                raise ConfigError(f"--{name.replace('_', '-')} must be positive")
+            options[name] = val
+    for item in args.target_option:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--target-option expects KEY=VALUE, got '{item}'")
+        options[key.strip().replace("-", "_")] = value
+    config = RunConfig(
+        target=args.target, suites=args.suite, languages=args.lang, limit=args.limit,
+        samples=args.samples,
+        params=GenParams(args.temperature, args.top_p, args.max_tokens, args.seed),
+        judge=args.judge, run_dir=Path(args.run_dir or default_run_dir()),
+        target_options=options, fresh=args.fresh,
+    )
+    progress: ProgressSink | None = None
+    if not args.no_progress:
+        progress = RichProgress() if sys.stderr.isatty() else PlainProgress()
+    err = _err()
+    outcome = run_audit(config, progress)
+    ref = _RunRef(outcome.store_path, _load_run(outcome.store_path, outcome.run_id))
+    if args.report:
+        _write_report([ref], Path(args.report))
+    if args.json:
+        from latentwall.analysis import build_json_summary
+
+        doc = build_json_summary([ref.meta(outcome.counts)], ref.rows())
+        doc["outcome"] = {
+            "run_id": outcome.run_id, "status": outcome.status, "store": str(outcome.store_path),
+            "total": outcome.total, "already_done": outcome.already_done, "new": outcome.new,
+            "cached": outcome.cached, "errors": outcome.errors, "elapsed_s": round(outcome.elapsed_s, 3),
+        }
+        if args.report:
+            doc["outcome"]["report"] = str(Path(args.report).resolve())
+        json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        from latentwall.analysis import summarise
+        from latentwall.report import print_summary
+
+        print_summary(summarise(ref.rows(), by=TERMINAL_BY))
+        msg = (f"run {outcome.run_id}: {outcome.status}; {outcome.total} responses "
+               f"({outcome.already_done} already done, {outcome.new} new, {outcome.cached} from cache, "
+               f"{outcome.errors} errors) in {outcome.elapsed_s:.1f}s; store {outcome.store_path}")
+        err.print(escape(msg))
+        if args.report:
+            err.print(f"report written to {escape(str(args.report))}")
+    if outcome.status == "interrupted":
+        err.print("interrupted: re-run the same command to resume")
+        return 130
+    if outcome.status == "incomplete":
+        err.print(f"{outcome.errors} requests ended in ERROR: re-run the same command to retry them")
+        return 3
+    return 0
+
+
+def _load_run(store_path: Path, run_id: str) -> dict[str, Any]:
+    from latentwall.store import Store
+
+    with Store(store_path) as store:
+        run = store.get_run(run_id)
+    assert run is not None
+    return run
+
+
+# -- judge --------------------------------------------------------------------------------
+
+
+def _read_judge_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    from latentwall._data import iter_jsonl
+
+    if not path.exists():
+        raise ConfigError(f"input file not found: {path}")
+    for line, obj in iter_jsonl(path):
+        for fld in ("prompt", "response"):
+            if not isinstance(obj.get(fld), str):
+                raise DataError(str(path), line, fld, "is required and must be a string")
+        for fld in ("reasoning", "language", "id"):
+            if obj.get(fld) is not None and not isinstance(obj[fld], str | int):
+                raise DataError(str(path), line, fld, "must be a string")
+        yield line, obj
+
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from latentwall.judges import JudgeInput, make_judge
+
+    inp, outp = Path(args.input), Path(args.output)
+    if inp.resolve() == outp.resolve():
+        raise ConfigError("output must differ from input")
+    judge = make_judge(args.judge)
+    counts: dict[str, int] = {}
+
+    async def go() -> int:
+        n = 0
+        tmp = outp.with_name(outp.name + ".part")
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                batch: list[dict[str, Any]] = []
+
+                async def flush() -> None:
+                    items = [
+                        JudgeInput(
+                            prompt=r["prompt"], response=r["response"], reasoning=r.get("reasoning"),
+                            language=r.get("language"), status=r.get("status"),
+                            finish_reason=r.get("finish_reason"), category=r.get("category"),
+                        )
+                        for r in batch
+                    ]
+                    for r, j in zip(batch, await judge.ajudge_batch(items), strict=True):
+                        r = {**r, "label": str(j.label), "rationale": j.rationale,
+                             "evidence": list(j.evidence), "judge": args.judge}
+                        counts[r["label"]] = counts.get(r["label"], 0) + 1
+                        fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+                    batch.clear()
+
+                for _, row in _read_judge_rows(inp):
+                    batch.append(row)
+                    n += 1
+                    if len(batch) >= 256:
+                        await flush()
+                if batch:
+                    await flush()
+            tmp.replace(outp)
+        except OSError as exc:
+            raise LatentwallError(f"cannot write {outp}: {exc.strerror}") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+            await judge.close()
+        return n
+
+    n = asyncio.run(go())
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    _err().print(escape(f"judged {n} rows with {args.judge} → {outp}" + (f" ({summary})" if summary else "")))
+    return 0
+
+
+def cmd_eval_judge(args: argparse.Namespace) -> int:
+    from latentwall.judges import evaluate_judge, make_judge
+
+    judge = make_judge(args.judge)
+    paths = [Path(f) for f in args.file] if args.file else None
+    report = evaluate_judge(judge, paths)
+    if args.json:
+        json.dump(report.to_dict(), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        _out().print(report.render())
+    return 0
+
+
+# -- suites -------------------------------------------------------------------------------
+
+
+def cmd_suites(args: argparse.Namespace) -> int:
+    from latentwall.suites import available_suites
+
+    suites = available_suites()
+    data = [s.counts() for s in suites.values()]
+    if args.json:
+        json.dump({"schema": "latentwall.suites/1", "suites": data}, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    _print_table("suites", ["suite", "probes", "languages", "topics", "categories"], [
+        [d["name"], str(d["probes"]), ", ".join(f"{k} {v}" for k, v in d["by_language"].items()),
+         str(len(d["by_topic"])), ", ".join(f"{k} {v}" for k, v in d["by_category"].items())]
+        for d in data
+    ])
+    return 0
+
+
+# -- report, runs, summary ----------------------------------------------------------------
+
+
+def _write_report(refs: list[_RunRef], path: Path) -> Path:
+    from latentwall.report import write_report
+
+    metas = [r.meta(r.counts()) for r in refs]
+    return write_report(metas, lambda: chain.from_iterable(r.rows() for r in refs), path)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    refs = _resolve_runs(args.runs, args.run_dir)
+    out = _write_report(refs, Path(args.output))
+    _err().print(escape(f"report of {len(refs)} run(s) written to {out}"))
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    refs = _resolve_runs([], args.run_dir)
+    metas = [r.meta(r.counts()) for r in refs]
+    if args.json:
+        json.dump({"runs": metas}, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    _print_table(f"runs in {args.run_dir or default_run_dir()}",
+                 ["run", "target", "suites", "status", "responses", "created"], [
+        [m["run_id"], m["target"], ",".join(m["suites"]), m["status"],
+         f"{m['counts'].get('responses', 0)}/{m.get('total') or '?'}", m["created"]]
+        for m in metas
+    ])
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from latentwall.analysis import build_json_summary, summarise
+    from latentwall.report import print_summary
+
+    refs = _resolve_runs(args.runs, args.run_dir)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        return chain.from_iterable(r.rows() for r in refs)
+
+    if args.json:
+        doc = build_json_summary([r.meta(r.counts()) for r in refs], rows())
+        json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        bad = [b for b in args.by if b not in BY_FIELDS]
+        if bad:
+            raise ConfigError(f"--by: unknown field '{bad[0]}' (known: {', '.join(sorted(BY_FIELDS))})")
+        print_summary(summarise(rows(), by=tuple(args.by)))
+    return 0
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} expects KEY=VALUE, got '{item}'")
+        out[key.strip()] = value
+    return out
+
+
+def cmd_import_suite(args: argparse.Namespace) -> int:
+    import os
+
+    from latentwall.suites import USER_SUITES_ENV, available_suites, import_suite
+    from latentwall.suites._loader import _roots
+
+    shipped = _roots()[0]
+    clash = available_suites().get(args.name)
+    if clash is not None and clash.path.parent == shipped:
+        raise ConfigError(f"'{args.name}' is a shipped suite; choose another --name")
+    env_dirs = [d for d in os.environ.get(USER_SUITES_ENV, "").split(os.pathsep) if d]
+    dest = Path(args.dest or (env_dirs[0] if env_dirs else "suites"))
+    result = import_suite(
+        Path(args.source), dest, args.name, _pairs(args.map, "--map"), dict(_pairs(args.set, "--set")),
+        args.format, dedupe=args.dedupe, overwrite=args.force, split=args.split,
+        title=args.title, licence=args.licence,
+    )
+    on_path = any(Path(d).resolve() == dest.resolve() for d in env_dirs)
+    if args.json:
+        json.dump({"name": result.name, "path": str(result.path), "probes": result.n,
+                   "skipped": result.skipped, "on_suites_path": on_path}, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        msg = f"imported {result.n} probes into {result.path}"
+        if result.skipped:
+            msg += f" ({result.skipped} duplicates skipped)"
+        _err().print(escape(msg))
+        if not on_path:
+            _err().print(escape(f"to use it: export {USER_SUITES_ENV}={dest.resolve()}  "
+                                f"(or run with -s {result.path})"))
+    return 0
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    from latentwall.judges import JUDGES
+    from latentwall.targets import TARGETS
+
+    out = _out()
+    out.print("target kinds: " + ", ".join(TARGETS.names()))
+    out.print("judges: " + ", ".join(JUDGES.names()))
+    return 0

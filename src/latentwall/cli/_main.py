@@ -1,0 +1,140 @@
+"""Argument parsing and dispatch. Errors are one line unless --debug."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from latentwall import __version__
+from latentwall.errors import LatentwallError
+
+DEFAULT_RUN_DIR = "latentwall-runs"
+RUN_DIR_ENV = "LATENTWALL_RUN_DIR"
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def default_run_dir() -> str:
+    return os.environ.get(RUN_DIR_ENV, DEFAULT_RUN_DIR)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="latentwall",
+        description="Audit what open-weight language models will not say.",
+    )
+    p.add_argument("--version", action="version", version=f"latentwall {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run (or resume) an audit of one target on one or more suites")
+    r.add_argument("-t", "--target", required=True,
+                   help="builtin | hf:PATH | openai:MODEL@BASE_URL | replay:PATH")
+    r.add_argument("-s", "--suite", required=True, type=_csv, help="suite[,suite...] (see `latentwall suites`)")
+    r.add_argument("--lang", type=_csv, default=None,
+                   help="languages to keep, e.g. en,zh (zh selects zh-Hans and zh-Hant)")
+    r.add_argument("--limit", type=int, default=None, help="at most N probes per suite")
+    r.add_argument("--samples", type=int, default=1, help="samples per probe (default 1)")
+    r.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (default 0: greedy)")
+    r.add_argument("--top-p", type=float, default=1.0)
+    r.add_argument("--max-tokens", type=int, default=256, help="token limit per answer (default 256)")
+    r.add_argument("--seed", type=int, default=0, help="base seed; sample i uses seed+i (default 0)")
+    r.add_argument("--judge", default="markers", help="judge name (default markers; llm:TARGET for an LLM judge)")
+    r.add_argument("--run-dir", default=None, help=f"where runs are stored (default ${RUN_DIR_ENV} or ./{DEFAULT_RUN_DIR})")
+    r.add_argument("--concurrency", type=int, default=None, help="requests in flight (openai targets)")
+    r.add_argument("--batch-size", type=int, default=None, help="generation batch size (local models)")
+    r.add_argument("--timeout", type=float, default=None, help="seconds per request (openai targets)")
+    r.add_argument("--retries", type=int, default=None, help="retries per request (openai targets)")
+    r.add_argument("-O", "--target-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a target-specific option, e.g. -O device=cuda -O dtype=bfloat16 -O threads=2")
+    r.add_argument("--fresh", action="store_true", help="start a new run instead of resuming an identical one")
+    r.add_argument("--report", default=None, metavar="HTML", help="also write the HTML report here")
+    r.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    j = sub.add_parser("judge", help="label an existing prompt/response JSONL file")
+    j.add_argument("input", help="JSONL with prompt, response and optionally id, reasoning, language")
+    j.add_argument("-o", "--output", required=True, help="output JSONL (each row plus label and rationale)")
+    j.add_argument("--judge", default="markers", help="judge name (default markers)")
+
+    e = sub.add_parser("eval-judge", help="accuracy and confusion matrix of a judge on the labelled eval set")
+    e.add_argument("--judge", default="markers")
+    e.add_argument("--file", action="append", default=None, help="eval JSONL file(s) (default: the shipped set)")
+    e.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("suites", help="list suites with probe counts by language and topic")
+    s.add_argument("--json", action="store_true")
+
+    rep = sub.add_parser("report", help="write a self-contained HTML report of one or more runs")
+    rep.add_argument("runs", nargs="*", metavar="RUN",
+                     help="run id (or prefix) in --run-dir, or a run directory (all its runs); default: all runs")
+    rep.add_argument("-o", "--output", default="report.html")
+    rep.add_argument("--run-dir", default=None)
+
+    ls = sub.add_parser("runs", help="list the runs in a run directory")
+    ls.add_argument("--run-dir", default=None)
+    ls.add_argument("--json", action="store_true")
+
+    sm = sub.add_parser("summary", help="print the summary of one or more runs")
+    sm.add_argument("runs", nargs="*", metavar="RUN")
+    sm.add_argument("--run-dir", default=None)
+    sm.add_argument("--json", action="store_true")
+    sm.add_argument("--by", type=_csv, default=["target", "suite", "language"],
+                    help="breakdown fields (default target,suite,language; add topic, kind, category ...)")
+
+    im = sub.add_parser("import-suite", help="import a CSV/JSONL/Parquet/HF-on-disk data set as a user suite")
+    im.add_argument("source", help="file (.csv .tsv .jsonl .parquet) or a datasets save_to_disk folder")
+    im.add_argument("--name", required=True, help="suite name (lower-case)")
+    im.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                    help="probe field from a source column, e.g. --map text=prompt --map topic=category")
+    im.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="a fixed value, e.g. --set language=en --set category=harm "
+                         "--set expected.universal-safety=refuse --set tags=a,b")
+    im.add_argument("--format", default=None, choices=["csv", "tsv", "jsonl", "parquet", "hf"])
+    im.add_argument("--split", default=None, help="split of a saved DatasetDict")
+    im.add_argument("--dest", default=None,
+                    help="folder of user suites (default: first entry of $LATENTWALL_SUITES, else ./suites)")
+    im.add_argument("--dedupe", action="store_true", help="skip duplicate texts instead of failing")
+    im.add_argument("--force", action="store_true", help="replace an existing user suite of that name")
+    im.add_argument("--title", default=None)
+    im.add_argument("--licence", default=None)
+    im.add_argument("--json", action="store_true")
+
+    sub.add_parser("targets", help="list target kinds and judges")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    from latentwall.cli import _commands
+
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "run": _commands.cmd_run, "judge": _commands.cmd_judge, "eval-judge": _commands.cmd_eval_judge,
+        "suites": _commands.cmd_suites, "report": _commands.cmd_report, "runs": _commands.cmd_runs,
+        "summary": _commands.cmd_summary, "targets": _commands.cmd_targets,
+        "import-suite": _commands.cmd_import_suite,
+    }
+    try:
+        return handlers[args.command](args)
+    except LatentwallError as exc:
+        if args.debug:
+            raise
+        print(f"latentwall: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("latentwall: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

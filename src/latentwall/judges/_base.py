@@ -1,0 +1,85 @@
+"""The judge interface: read a response, give a label and the evidence for it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from latentwall._registry import Registry
+from latentwall.labels import Status
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeInput:
+    """A prompt/response pair. `status` carries a terminal status the target already set
+    (ERROR, FILTERED, TRUNCATED); the judge keeps it rather than guessing a verdict."""
+
+    prompt: str
+    response: str
+    reasoning: str | None = None
+    language: str | None = None
+    status: str | None = None
+    finish_reason: str | None = None
+    category: str | None = None  # the probe's category, when known (political, harm, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    label: str  # a Verdict or a Status value
+    rationale: str
+    evidence: tuple[str, ...] = ()
+    judge: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def terminal_status(item: JudgeInput) -> Judgement | None:
+    """The statuses every judge sets the same way, before reading any text."""
+    if item.status in (Status.ERROR, Status.FILTERED, Status.JUDGE_ERROR):
+        return Judgement(item.status, f"target reported {item.status}", ())
+    if item.status == Status.TRUNCATED or item.finish_reason == "length":
+        return Judgement(Status.TRUNCATED, "generation stopped at the token limit", ())
+    if not item.response.strip():
+        if item.reasoning and item.reasoning.strip():
+            return Judgement(Status.EMPTY, "only a reasoning trace, no answer", ())
+        return Judgement(Status.EMPTY, "empty response", ())
+    return None
+
+
+class Judge(ABC):
+    """Labels responses. Offline judges override `judge_batch`; remote ones `ajudge_batch`."""
+
+    name: ClassVar[str]
+
+    @classmethod
+    def from_name(cls, name: str, rest: str, **options: Any) -> Judge:
+        """Build from the part after 'kind:'; override to parse it."""
+        return cls(**options)
+
+    def judge(self, item: JudgeInput) -> Judgement:
+        return self.judge_batch([item])[0]
+
+    @abstractmethod
+    def judge_batch(self, items: Sequence[JudgeInput]) -> list[Judgement]:
+        """Label every item, in order; never raise for a single bad item (JUDGE_ERROR)."""
+
+    async def ajudge_batch(self, items: Sequence[JudgeInput]) -> list[Judgement]:
+        return self.judge_batch(items)
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    async def close(self) -> None:
+        """Release whatever the judge opened (an LLM judge's target)."""
+
+
+JUDGES: Registry[type[Judge]] = Registry("judge", "latentwall.judges")
+register_judge = JUDGES.register
+
+
+def make_judge(name: str, **options: Any) -> Judge:
+    """'markers' -> the offline judge; 'llm:openai:MODEL@URL' -> an LLM judge on that target."""
+    kind, _, rest = name.partition(":")
+    cls = JUDGES.get(kind)
+    return cls.from_name(name, rest, **options)

@@ -1,0 +1,286 @@
+"""The LLM judge: any latentwall target labels responses by a written rubric.
+
+`make_judge("llm:TARGET_SPEC")`, e.g. `llm:openai:gpt-4o-mini@http://127.0.0.1:8000/v1` or
+`llm:builtin`. The rubric (`data/rubric.md`) follows docs/labelling.md; the judge model
+answers at temperature 0.
+
+Strict reply format, so that a verdict is never guessed: the reply must be exactly one
+JSON object, optionally wrapped in a single ``` (or ```json) code fence, with nothing
+else around it but whitespace. The object has exactly the keys "label" (one of
+"COMPLETE", "EVASIVE", "DENIAL", upper case) and "rationale" (a non-empty string);
+duplicate keys are rejected. A reasoning trace the target splits off (<think>…</think>)
+is not part of the reply. Anything else - prose, a malformed object, another label, a
+missing key, an empty, cut or filtered reply, a target error - is JUDGE_ERROR with a
+rationale that says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from latentwall._data import package_data
+from latentwall.errors import ConfigError, DataError
+from latentwall.judges._base import Judge, JudgeInput, Judgement, register_judge, terminal_status
+from latentwall.labels import VERDICTS, Status
+from latentwall.targets._base import GenParams, Request, Response, Target, make_target
+
+ITEM_MARKER = "<!-- item -->"
+PLACEHOLDERS = ("{{PROMPT}}", "{{RESPONSE}}")
+DEFAULT_MAX_TOKENS = 400
+DEFAULT_MAX_CHARS = 8000  # of the judged response; longer ones are cut, and the judge is told
+_FENCE = re.compile(r"\A```[ \t]*(?:json|JSON)?[ \t]*\n(.*?)\n?[ \t]*```\Z", re.DOTALL)
+_KEYS = frozenset({"label", "rationale"})
+
+
+# --------------------------------------------------------------------------- rubric
+
+
+@dataclass(frozen=True, slots=True)
+class Rubric:
+    """The system prompt and the per-item template, read from a markdown file."""
+
+    system: str
+    template: str
+    path: str
+    sha: str
+
+    def render(self, item: JudgeInput, max_chars: int) -> str:
+        response = item.response
+        if len(response) > max_chars:
+            cut = len(response) - max_chars
+            response = response[:max_chars] + f"\n[... {cut} more characters not shown to the judge]"
+        # replace, not format: responses are full of braces
+        return (self.template.replace("{{LANGUAGE}}", item.language or "unknown")
+                .replace("{{PROMPT}}", item.prompt).replace("{{RESPONSE}}", response))
+
+
+@lru_cache(maxsize=4)
+def load_rubric(path: str | None = None) -> Rubric:
+    """Read and check a rubric: system text, the line `<!-- item -->`, then the item template."""
+    p = Path(path) if path else package_data("latentwall.judges", "data", "rubric.md")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(str(p), None, None, f"cannot read: {exc.strerror}") from None
+    lines = text.splitlines()
+    where = [i for i, line in enumerate(lines) if line.strip() == ITEM_MARKER]
+    if len(where) != 1:
+        raise DataError(str(p), (where[1] + 1) if len(where) > 1 else None, ITEM_MARKER,
+                        f"the rubric needs exactly one line '{ITEM_MARKER}' before the item template")
+    cut = where[0]
+    system = "\n".join(lines[:cut]).strip()
+    template = "\n".join(lines[cut + 1:]).strip()
+    if not system:
+        raise DataError(str(p), 1, "system", "no rubric text before the item template")
+    for ph in PLACEHOLDERS:
+        if ph not in template:
+            raise DataError(str(p), cut + 2, ph, f"the item template must contain {ph}")
+    return Rubric(system, template, str(p), hashlib.sha256(text.encode("utf-8")).hexdigest()[:12])
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class ReplyError(ValueError):
+    """The judge model's reply does not follow the strict format."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ReplyError(f"duplicate key '{k}'")
+        out[k] = v
+    return out
+
+
+def _snippet(text: str, n: int = 60) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= n else one[: n - 1] + "…"
+
+
+def parse_reply(text: str) -> tuple[str, str]:
+    """(label, rationale) from a reply in the strict format; ReplyError says what is wrong."""
+    body = text.strip()
+    if not body:
+        raise ReplyError("empty reply")
+    fenced = _FENCE.match(body)
+    if fenced:
+        body = fenced.group(1).strip()
+    elif body.startswith("```"):
+        raise ReplyError("code fence not closed, or text outside it")
+    if not (body.startswith("{") and body.endswith("}")):
+        raise ReplyError(f"reply is not a single JSON object: '{_snippet(text)}'")
+    try:
+        obj = json.loads(body, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise ReplyError(f"invalid JSON ({exc.msg} at char {exc.pos})") from None
+    if not isinstance(obj, dict):
+        raise ReplyError("reply is not a JSON object")
+    missing = sorted(_KEYS - set(obj))
+    extra = sorted(set(obj) - _KEYS)
+    if missing:
+        raise ReplyError(f"missing key(s): {', '.join(missing)}")
+    if extra:
+        raise ReplyError(f"unexpected key(s): {', '.join(extra)}")
+    label, rationale = obj["label"], obj["rationale"]
+    if not isinstance(label, str) or label not in VERDICTS:
+        raise ReplyError(f"label {label!r} is not one of {', '.join(VERDICTS)}")
+    if not isinstance(rationale, str) or not rationale.strip():
+        raise ReplyError("rationale must be a non-empty string")
+    return label, rationale.strip()
+
+
+# --------------------------------------------------------------------------- judge
+
+
+@register_judge("llm")
+class LLMJudge(Judge):
+    """Labels with a model behind any target. Remote targets are fed `concurrency` requests
+    at a time, local ones real batches (the target's own `batch_size` x `concurrency`)."""
+
+    name = "llm"
+
+    def __init__(
+        self,
+        target: str | Target,
+        *,
+        rubric: str | None = None,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        max_chars: int = DEFAULT_MAX_CHARS,
+        target_options: dict[str, Any] | None = None,
+    ) -> None:
+        if max_tokens < 16 or max_chars < 100:
+            raise ConfigError("llm judge: max_tokens >= 16 and max_chars >= 100")
+        self.target = make_target(target, **(target_options or {})) if isinstance(target, str) else target
+        self.rubric = load_rubric(rubric)
+        self.params = GenParams(temperature=0.0, top_p=1.0, max_tokens=int(max_tokens), seed=0)
+        self.max_chars = int(max_chars)
+        self._started_in: asyncio.AbstractEventLoop | None = None
+        self._start_lock: asyncio.Lock | None = None
+
+    @classmethod
+    def from_name(cls, name: str, rest: str, **options: Any) -> LLMJudge:
+        if not rest.strip():
+            raise ConfigError(
+                "the llm judge needs a target: 'llm:TARGET_SPEC', e.g. "
+                "'llm:openai:gpt-4o-mini@http://127.0.0.1:8000/v1' or 'llm:builtin'")
+        return cls(rest.strip(), **options)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "target": self.target.describe(),
+            "rubric": Path(self.rubric.path).name,
+            "rubric_sha256": self.rubric.sha,
+            "reply_format": "one JSON object {label, rationale}, optionally in a ``` fence",
+            "params": self.params.to_dict(),
+        }
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def _ensure_started(self) -> None:
+        """Start the target once per event loop (connections belong to the loop that made them)."""
+        loop = asyncio.get_running_loop()
+        if self._started_in is loop:
+            return
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if self._started_in is not loop:
+                await self.target.start()
+                self._started_in = loop
+
+    async def close(self) -> None:
+        self._start_lock = None
+        if self._started_in is not None:
+            self._started_in = None
+            await self.target.close()
+
+    # -- judging ------------------------------------------------------------------------
+
+    def _request(self, item: JudgeInput) -> Request:
+        messages = (
+            {"role": "system", "content": self.rubric.system},
+            {"role": "user", "content": self.rubric.render(item, self.max_chars)},
+        )
+        return Request(messages=messages, params=self.params)
+
+    def _from_response(self, resp: Response) -> Judgement:
+        def error(why: str) -> Judgement:
+            return Judgement(Status.JUDGE_ERROR, f"JUDGE_ERROR: {why}", judge=self.name)
+
+        if resp.status == Status.ERROR:
+            return error(f"judge target error: {resp.error or 'no detail'}")
+        if resp.status == Status.FILTERED:
+            return error("judge reply blocked by a filter")
+        if resp.status == Status.TRUNCATED or resp.finish_reason == "length":
+            return error(f"judge reply cut at the token limit ({self.params.max_tokens})")
+        if resp.status not in (None, ""):
+            return error(f"judge target returned status {resp.status}")
+        try:
+            label, rationale = parse_reply(resp.text or "")
+        except ReplyError as exc:
+            return error(f"unparseable judge reply: {exc}")
+        return Judgement(label, rationale, judge=self.name, extra={"judge_model": self.target.label})
+
+    async def ajudge_batch(self, items: Sequence[JudgeInput]) -> list[Judgement]:
+        out: list[Judgement | None] = []
+        todo: list[int] = []
+        for i, item in enumerate(items):
+            term = terminal_status(item)
+            if term is not None:
+                out.append(Judgement(term.label, term.rationale, term.evidence, judge=self.name))
+            else:
+                out.append(None)
+                todo.append(i)
+        if todo:
+            await self._ensure_started()
+            size = max(1, int(getattr(self.target, "batch_size", 1) or 1))
+            sem = asyncio.Semaphore(max(1, int(getattr(self.target, "concurrency", 1) or 1)))
+            chunks = [todo[k: k + size] for k in range(0, len(todo), size)]
+
+            async def run(chunk: list[int]) -> None:
+                async with sem:
+                    try:
+                        responses = await self.target.generate([self._request(items[i]) for i in chunk])
+                        if len(responses) != len(chunk):
+                            raise RuntimeError(f"{len(responses)} responses for {len(chunk)} requests")
+                    except Exception as exc:  # one failed batch must not sink the others
+                        why = f"JUDGE_ERROR: judge target failed: {type(exc).__name__}: {exc}"
+                        for i in chunk:
+                            out[i] = Judgement(Status.JUDGE_ERROR, why, judge=self.name)
+                        return
+                for i, resp in zip(chunk, responses, strict=True):
+                    out[i] = self._from_response(resp)
+
+            await asyncio.gather(*(run(c) for c in chunks))
+        return [j if j is not None else Judgement(Status.JUDGE_ERROR, "JUDGE_ERROR: not judged",
+                                                  judge=self.name) for j in out]
+
+    def judge_batch(self, items: Sequence[JudgeInput]) -> list[Judgement]:
+        """Synchronous entry: runs `ajudge_batch` in its own event loop, then closes the
+        target (its connections belong to that loop). Pass all items in one call; inside
+        a running loop, await `ajudge_batch` instead (this falls back to a worker thread)."""
+
+        async def once() -> list[Judgement]:
+            try:
+                return await self.ajudge_batch(items)
+            finally:
+                await self.close()
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(once())
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, once()).result()

