@@ -330,3 +330,31 @@ def test_report_html_is_escaped_and_self_contained():
     assert out.count("<svg") == 2
     assert "<svg" in svg_heatmap([[None]], ["x"], "t") and "<polyline" in svg_lines(
         [{"label": "a", "values": [0.1, 0.2, None, 0.4]}], "t")
+
+
+def test_addition_shifts_one_layer_input(lm):
+    from latentwall.lab._ablation import addition
+    from latentwall.lab._activations import capture
+
+    v = np.zeros(lm.d_model)
+    v[3] = 2.5
+    base = capture(lm, PROMPTS[:2], gen=False).acts
+    with addition(lm, v, layer=1):
+        steered = capture(lm, PROMPTS[:2], gen=False).acts
+    np.testing.assert_allclose(steered[:, :, 1] - base[:, :, 1], np.broadcast_to(v, steered[:, :, 1].shape),
+                               atol=1e-5)
+    np.testing.assert_allclose(steered[:, :, 0], base[:, :, 0], atol=1e-6)  # earlier layers untouched
+    assert not lm.layers[1]._forward_pre_hooks
+
+
+def test_prompt_roles_fall_back_and_split_by_group():
+    from latentwall.errors import LatentwallError
+    from latentwall.lab._prompts import load_role, split
+
+    prompts, suite = load_role("harm", "en", 12, ["no-such-suite", "starter"])
+    assert suite == "starter" and prompts and all(p.category == "harm" for p in prompts)
+    tr, va, te = split(prompts)
+    groups = [{p.group for p in part} for part in (tr, va, te)]
+    assert all(groups) and not (groups[0] & groups[1]) and not (groups[0] & groups[2])
+    with pytest.raises(LatentwallError, match="no harm prompts"):
+        load_role("harm", "en", 4, ["no-such-suite"])

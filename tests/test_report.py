@@ -30,6 +30,7 @@ PAYLOADS = [
 ]
 HOSTILE = " ".join(PAYLOADS)
 BLOB_OPEN = '<script type="application/json" id="lw-data">'
+HEAT_OPEN = '<script type="application/json" id="lw-heat">'
 
 
 def row(**kw):
@@ -94,11 +95,23 @@ def basic_rows():
     ]
 
 
-def split_blob(html: str) -> tuple[str, str]:
-    """(html outside the JSON blob, the blob's text)."""
-    start = html.index(BLOB_OPEN) + len(BLOB_OPEN)
+def cut(html: str, opening: str) -> tuple[str, str]:
+    """(html without one JSON script element, that element's text)."""
+    start = html.index(opening) + len(opening)
     end = html.index("</script>", start)
-    return html[: start - len(BLOB_OPEN)] + html[end + len("</script>") :], html[start:end]
+    return html[: start - len(opening)] + html[end + len("</script>") :], html[start:end]
+
+
+def split_blob(html: str) -> tuple[str, str]:
+    """(html outside both JSON blobs, the responses blob's text)."""
+    outside, blob = cut(html, BLOB_OPEN)
+    if HEAT_OPEN in outside:
+        outside, _ = cut(outside, HEAT_OPEN)
+    return outside, blob
+
+
+def heat_of(html: str) -> dict:
+    return json.loads(cut(html, HEAT_OPEN)[1])
 
 
 class TagCollector(HTMLParser):
@@ -136,8 +149,14 @@ def test_structure_snapshot(basic_report):
     assert (
         ids
         == list(SECTION_IDS)
-        == ["header", "headline", "breakdown", "consistency", "methods", "responses"]
+        == ["header", "headline", "heatmap", "breakdown", "consistency", "methods", "responses"]
     )
+    toc = re.search(r'<nav id="toc">(.*?)</nav>', html, re.DOTALL).group(1)
+    assert re.findall(r'href="#([a-z-]+)"', toc) == list(SECTION_IDS[1:])
+    # absent plug-in sections are a note in methods, never an empty section
+    assert 'id="whitebox"' not in html
+    notes = re.search(r'<ul id="not-available"[^>]*>(.*?)</ul>', html, re.DOTALL).group(1)
+    assert "White-box figures" in notes and "not available" in notes
     for needed in (
         'id="resp-table"',
         'id="resp-body"',
@@ -148,6 +167,10 @@ def test_structure_snapshot(basic_report):
         'id="f-label"',
         'id="f-q"',
         'id="lw-data"',
+        'id="lw-heat"',
+        'id="heatmap"',
+        'id="hm-metric"',
+        'id="hm-language"',
         "@media print",
     ):
         assert needed in html
@@ -172,7 +195,7 @@ def test_summary_numbers_and_heat_scale(basic_report):
 def test_csp_hash_matches_the_only_executable_script(basic_report):
     _, html = basic_report
     scripts = [(t, a) for t, a in tags_of(html) if t == "script"]
-    assert [a.get("type") for _, a in scripts] == ["application/json", None]
+    assert [a.get("type") for _, a in scripts] == ["application/json", "application/json", None]
     code = re.search(r"<script>(.*?)</script>\s*</body>", html, re.DOTALL).group(1)
     digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode()
     csp = next(
@@ -275,7 +298,7 @@ def test_parsed_markup_has_only_our_tags(hostile_report):
     tags = tags_of(hostile_report)
     names = {t for t, _ in tags}
     assert "img" not in names and "svg" not in names
-    assert sum(1 for t, _ in tags if t == "script") == 2
+    assert sum(1 for t, _ in tags if t == "script") == 3
     for tag, attrs in tags:
         for name, value in attrs.items():
             assert not name.startswith("on"), (tag, name)
@@ -286,10 +309,12 @@ def test_parsed_markup_has_only_our_tags(hostile_report):
 
 def test_blob_cannot_close_its_script_and_round_trips(hostile_report):
     _, blob = split_blob(hostile_report)
+    heat = cut(hostile_report, HEAT_OPEN)[1]
     for ch in "<>&\u2028\u2029":
         assert ch not in blob
-    assert hostile_report.count("</script>") == 2
-    assert len(re.findall(r"<script", hostile_report, re.IGNORECASE)) == 2
+        assert ch not in heat
+    assert hostile_report.count("</script>") == 3
+    assert len(re.findall(r"<script", hostile_report, re.IGNORECASE)) == 3
     data = json.loads(blob)
     texts = [r[BLOB_FIELDS.index("prompt")] for r in data["rows"]]
     assert "prompt </script><script>alert(1)</script>" in texts  # content intact once decoded

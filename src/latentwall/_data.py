@@ -37,8 +37,11 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield lineno, obj
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that records the line of every mapping as key '__line__'."""
+_SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster
+
+
+class _LineLoader(_SafeBase):  # type: ignore[misc,valid-type]
+    """Safe loader that records the line of every mapping as key '__line__'."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
@@ -57,7 +60,7 @@ def load_yaml(path: Path, *, lines: bool = False) -> Any:
     except OSError as exc:
         raise DataError(str(path), None, None, f"cannot read: {exc.strerror}") from None
     try:
-        return yaml.load(text, Loader=_LineLoader) if lines else yaml.safe_load(text)
+        return yaml.load(text, Loader=_LineLoader) if lines else yaml.load(text, Loader=_SafeBase)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

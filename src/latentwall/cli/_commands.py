@@ -147,13 +147,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not sep or not key.strip():
             raise ConfigError(f"--target-option expects KEY=VALUE, got '{item}'")
         options[key.strip().replace("-", "_")] = value
+    conditions = [] if args.no_plain else [""]
+    for item in args.strategy:
+        conditions += [c.strip() for c in item.split(",") if c.strip()]
+    conditions += [f"locale:{place}" for place in args.locale]
     config = RunConfig(
+        conditions=conditions, guard=args.guard,
         target=args.target, suites=args.suite, languages=args.lang, limit=args.limit,
         samples=args.samples,
         params=GenParams(args.temperature, args.top_p, args.max_tokens, args.seed),
         judge=args.judge, run_dir=Path(args.run_dir or default_run_dir()),
         target_options=options, fresh=args.fresh,
     )
+    if args.dry_run:
+        return _dry_run(config, args.json)
     progress: ProgressSink | None = None
     if not args.no_progress:
         progress = RichProgress() if sys.stderr.isatty() else PlainProgress()
@@ -170,6 +177,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "run_id": outcome.run_id, "status": outcome.status, "store": str(outcome.store_path),
             "total": outcome.total, "already_done": outcome.already_done, "new": outcome.new,
             "cached": outcome.cached, "errors": outcome.errors, "elapsed_s": round(outcome.elapsed_s, 3),
+            "pipeline_s": round(outcome.pipeline_s, 3),
         }
         if args.report:
             doc["outcome"]["report"] = str(Path(args.report).resolve())
@@ -192,6 +200,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     if outcome.status == "incomplete":
         err.print(f"{outcome.errors} requests ended in ERROR: re-run the same command to retry them")
         return 3
+    return 0
+
+
+def _dry_run(config: Any, as_json: bool) -> int:
+    from latentwall.runner import plan_run
+
+    plan = plan_run(config)
+    if as_json:
+        json.dump(plan, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    out = _out()
+    out.print(escape(f"dry run of {plan['target']} on {', '.join(plan['suites'])} (run {plan['run_id']})"))
+    out.print(f"probes: {plan['probes']}  samples: {plan['samples']}")
+    for cond, n in plan["conditions"].items():
+        out.print(escape(f"  condition {cond or '(plain)'}: {n} requests"))
+    out.print(f"requests: {plan['requests']} ({plan['already_done']} already done, {plan['to_send']} to send)")
+    out.print(f"tokens: ~{plan['prompt_tokens_estimate']:,} prompt (estimate), "
+              f"at most {plan['completion_tokens_max']:,} completion")
     return 0
 
 
@@ -405,6 +432,18 @@ def cmd_import_suite(args: argparse.Namespace) -> int:
         if not on_path:
             _err().print(escape(f"to use it: export {USER_SUITES_ENV}={dest.resolve()}  "
                                 f"(or run with -s {result.path})"))
+    return 0
+
+
+def cmd_strategies(args: argparse.Namespace) -> int:
+    from latentwall.strategies import STRATEGIES
+
+    rows = []
+    for name in STRATEGIES.names():
+        cls = STRATEGIES.get(name)
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        rows.append([name, "yes" if cls.needs_prefill else "", doc])
+    _print_table("strategies (chain with +, arguments after :)", ["strategy", "needs prefill", "what it does"], rows)
     return 0
 
 

@@ -51,6 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--retries", type=int, default=None, help="retries per request (openai targets)")
     r.add_argument("-O", "--target-option", action="append", default=[], metavar="KEY=VALUE",
                    help="a target-specific option, e.g. -O device=cuda -O dtype=bfloat16 -O threads=2")
+    r.add_argument("--strategy", action="append", default=[], metavar="CHAIN",
+                   help="also run each probe through a strategy chain, e.g. base64 or roleplay+zero-width "
+                        "(repeatable; see `latentwall strategies`)")
+    r.add_argument("--locale", type=_csv, default=[], metavar="PLACE[,PLACE…]",
+                   help="also run with the user placed in each locale, e.g. beijing,taipei,none "
+                        "(sugar for --strategy locale:PLACE)")
+    r.add_argument("--no-plain", action="store_true", help="with --strategy: skip the unperturbed probe")
+    r.add_argument("--guard", default=None, metavar="SPEC", help="wrap the target in a guard, e.g. keyword")
+    r.add_argument("--dry-run", action="store_true",
+                   help="print the number of requests and a token estimate, send nothing")
     r.add_argument("--fresh", action="store_true", help="start a new run instead of resuming an identical one")
     r.add_argument("--report", default=None, metavar="HTML", help="also write the HTML report here")
     r.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
@@ -105,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--json", action="store_true")
 
     sub.add_parser("targets", help="list target kinds and judges")
+    sub.add_parser("strategies", help="list the strategies a condition can chain")
     return p
 
 
@@ -120,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _commands.cmd_run, "judge": _commands.cmd_judge, "eval-judge": _commands.cmd_eval_judge,
         "suites": _commands.cmd_suites, "report": _commands.cmd_report, "runs": _commands.cmd_runs,
         "summary": _commands.cmd_summary, "targets": _commands.cmd_targets,
-        "import-suite": _commands.cmd_import_suite,
+        "import-suite": _commands.cmd_import_suite, "strategies": _commands.cmd_strategies,
     }
     try:
         return handlers[args.command](args)

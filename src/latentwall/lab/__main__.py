@@ -13,7 +13,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="latentwall")
     parser.add_argument("--debug", action="store_true")
     register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["lab", *(sys.argv[1:] if argv is None else argv)])
+    rest = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in rest
+    args = parser.parse_args([*(["--debug"] if debug else []), "lab", *(a for a in rest if a != "--debug")])
     try:
         return run(args)
     except LatentwallError as exc:

@@ -98,7 +98,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     de.add_argument("--n", type=int, default=12, help="prompts per set and language (default 12)")
     de.add_argument("--cache", default=None)
     de.add_argument("--no-cache", action="store_true")
-    lab.set_defaults(lab_parser=lab)
+    lab.set_defaults(lab_parser=lab, handler=run)
     return lab
 
 

@@ -137,8 +137,13 @@ def select_direction(lm: LabModel, diffs: np.ndarray, positions: Sequence[str],
         relaxed.append(rules[drop][0] if drop < len(rules) else "all")
     if not pool:
         pool = scored or cands
-    ranked = sorted(pool, key=lambda c: (c.bypass if c.bypass is not None else np.inf, c.kl or 0.0))
+    def order(c: Candidate) -> tuple[float, float]:
+        return (c.bypass if c.bypass is not None else np.inf, c.kl or 0.0)
+
+    ranked = sorted(pool, key=order)
     best = ranked[0]
+    # top-k draws on the surviving pool first, then on the other scored candidates
+    ranked += sorted((c for c in scored if c not in ranked), key=order)
     raw = diffs[positions.index(best.position), best.layer]
     return Selection(best.position, best.layer, unit(raw), raw, cands, baseline, relaxed, ranked)
 

@@ -70,6 +70,8 @@ class Lab:
         self._acts: dict[tuple[str, str, str], ActivationSet] = {}
         self._sel: dict[str, tuple[np.ndarray, list[str], Selection]] = {}
         self._judged: dict[tuple[str, str], JudgedRate] = {}
+        self._scores: dict[tuple[str, str], float] = {}
+        self._base_logits: dict[str, Any] = {}
         self._tok_ids: list[int] | None = None
         self.notes: list[str] = []
         self.timings: dict[str, float] = {}
@@ -173,14 +175,19 @@ class Lab:
             self.timings["generation_s"] = self.timings.get("generation_s", 0.0) + time.perf_counter() - t0
         return self._judged[key]
 
-    def score(self, dirs: np.ndarray | None, role: str, lang: str) -> float:
-        with ablation(self.lm, dirs):
-            logits = logits_last(self.lm, self.seqs(self.parts(role, lang)[2]), self.cfg.batch_size)
-        return float(refusal_scores_from_logits(logits, self.tok_ids).mean())
+    def score(self, condition: str, dirs: np.ndarray | None, role: str, lang: str) -> float:
+        key = (condition, f"{role}/{lang}")
+        if key not in self._scores:
+            with ablation(self.lm, dirs):
+                logits = logits_last(self.lm, self.seqs(self.parts(role, lang)[2]), self.cfg.batch_size)
+            self._scores[key] = float(refusal_scores_from_logits(logits, self.tok_ids).mean())
+        return self._scores[key]
 
     def kl(self, dirs: np.ndarray, lang: str) -> float:
         seqs = self.seqs(self.parts("harmless", lang)[2])
-        base = logits_last(self.lm, seqs, self.cfg.batch_size)
+        if lang not in self._base_logits:
+            self._base_logits[lang] = logits_last(self.lm, seqs, self.cfg.batch_size)
+        base = self._base_logits[lang]
         with ablation(self.lm, dirs):
             abl = logits_last(self.lm, seqs, self.cfg.batch_size)
         return float(kl_first_token(base, abl).mean())
@@ -215,7 +222,7 @@ class Lab:
             cells = {}
             for role in cols:
                 cells[role] = {"judged": self.judged(name, dirs, role, lang).to_dict(),
-                               "score": self.score(dirs, role, lang)}
+                               "score": self.score(name, dirs, role, lang)}
             rows.append({"ablate": name, "cells": cells})
         return {"lang": lang, "columns": cols, "rows": rows}
 
@@ -297,7 +304,7 @@ class Lab:
                 for name, dirs in (("base", None), ("rank1", r1), ("topk", topk)):
                     cond = "none" if dirs is None else f"{c}/{lang}" if name == "rank1" else f"{c}/{lang}/top{k}"
                     res[name] = {"judged": self.judged(cond, dirs, role, lang).to_dict(),
-                                 "score": self.score(dirs, role, lang)}
+                                 "score": self.score(cond, dirs, role, lang)}
                 res["kl_rank1"] = self.kl(r1, lang)
                 res["kl_topk"] = self.kl(topk, lang)
                 res["topk_rank"] = len(topk)

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -24,11 +23,26 @@ from typing import IO, Any
 
 from latentwall.analysis import DEFAULT_BY, GroupStats, Rate, Summary, effective_label, summarise
 from latentwall.labels import STATUSES, VERDICTS, Verdict
+from latentwall.report._escape import blob_json, esc, neutralise
+from latentwall.report._sections import (
+    Absent,
+    Rendered,
+    ReportContext,
+    Section,
+    register_section,
+    render_sections,
+    sections,
+)
+
+__all__ = ["BLOB_FIELDS", "SECTION_IDS", "blob_json", "esc", "neutralise", "write_report"]
 
 REPORT_BY: tuple[str, ...] = (*DEFAULT_BY, "condition")
+# Sections of a report over rows with data for each (plug-in sections add theirs between
+# "consistency" and "methods"); header, methods and responses are always there.
 SECTION_IDS: tuple[str, ...] = (
     "header",
     "headline",
+    "heatmap",
     "breakdown",
     "consistency",
     "methods",
@@ -64,41 +78,6 @@ BLOB_FIELDS: tuple[str, ...] = (
     "latency_s",
 )
 _NUMERIC_FIELDS = frozenset({"sample", "latency_s"})
-
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
-# C0/C1 controls except tab, newline, carriage return: invisible or invalid in HTML.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_BLOB_ESCAPES = {
-    ord("<"): "\\u003c",
-    ord(">"): "\\u003e",
-    ord("&"): "\\u0026",
-    0x2028: "\\u2028",
-    0x2029: "\\u2029",
-}
-
-
-def _visible(match: re.Match[str]) -> str:
-    return f"⟨U+{ord(match.group()):04X}⟩"
-
-
-def neutralise(text: str) -> str:
-    """Show bidi overrides and control characters as visible ⟨U+XXXX⟩ marks.
-
-    A bidi override in a model answer can reorder the text around it (or the page), and a
-    control character is invisible; either can make a reader see something other than
-    what the model said.
-    """
-    return _CONTROL.sub(_visible, _BIDI.sub(_visible, text))
-
-
-def esc(value: Any) -> str:
-    """Escape any value for HTML text or a quoted attribute."""
-    return html.escape(neutralise("" if value is None else str(value)), quote=True)
-
-
-def blob_json(obj: Any) -> str:
-    """JSON that is safe inside <script type="application/json">: no '<', '>' or '&' at all."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).translate(_BLOB_ESCAPES)
 
 
 def _asset(name: str) -> str:
@@ -195,7 +174,9 @@ def _visible_columns(summary: Summary) -> list[str]:
 # ---------------------------------------------------------------- sections
 
 
-def _header(runs: Sequence[Mapping[str, Any]], summary: Summary, version: str) -> str:
+def _header(
+    runs: Sequence[Mapping[str, Any]], summary: Summary, version: str, toc: Sequence[Section]
+) -> str:
     targets = [str(g.key["target"]) for g in summary.targets]
     suites = sorted({str(s) for s in summary.values("suite") if s not in (None, "")})
     languages = sorted({str(v) for v in summary.values("language") if v not in (None, "")})
@@ -227,6 +208,7 @@ def _header(runs: Sequence[Mapping[str, Any]], summary: Summary, version: str) -
         )
     warn_html = "".join(f'<p class="warn">{w}</p>' for w in warnings)
     title = ", ".join(targets) or "no targets"
+    toc_items = "\n".join(f'<li><a href="#{esc(s.id)}">{esc(s.title)}</a></li>' for s in toc)
     return f"""<header id="header">
 <h1>latentwall report</h1>
 <p class="sub">{esc(title)} · generated {esc(datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))} by latentwall {esc(version)}</p>
@@ -242,11 +224,7 @@ def _header(runs: Sequence[Mapping[str, Any]], summary: Summary, version: str) -
 {warn_html}
 </header>
 <nav id="toc"><ul>
-<li><a href="#headline">Headline</a></li>
-<li><a href="#breakdown">Breakdown</a></li>
-<li><a href="#consistency">Consistency</a></li>
-<li><a href="#methods">Methods</a></li>
-<li><a href="#responses">Responses</a></li>
+{toc_items}
 </ul></nav>
 """
 
@@ -278,13 +256,10 @@ def _card(g: GroupStats) -> str:
 </div>"""
 
 
-def _headline(summary: Summary) -> str:
-    cards = "".join(_card(g) for g in summary.targets) or '<p class="muted">No responses.</p>'
-    return f"""<section id="headline">
-<h2>Headline</h2>
-<p class="muted small">Rates are shares of verdicts (COMPLETE, EVASIVE, DENIAL); statuses are counted beside them, never inside.</p>
+def _headline(ctx: ReportContext) -> str:
+    cards = "".join(_card(g) for g in ctx.summary.targets) or '<p class="muted">No responses.</p>'
+    return f"""<p class="muted small">Rates are shares of verdicts (COMPLETE, EVASIVE, DENIAL); statuses are counted beside them, never inside.</p>
 <div class="cards">{cards}</div>
-</section>
 """
 
 
@@ -314,17 +289,17 @@ def _legend() -> str:
     return f'<div class="legend" aria-label="refusal rate colour scale">{cells}</div>'
 
 
-def _breakdown(summary: Summary) -> str:
+def _breakdown(ctx: ReportContext) -> str | Absent:
+    summary = ctx.summary
+    if not summary.n_rows:
+        return Absent("no responses")
     columns = _visible_columns(summary)
-    return f"""<section id="breakdown">
-<h2>Breakdown</h2>
-<p class="muted small">Refusal cells are shaded by refusal rate:</p>
+    return f"""<p class="muted small">Refusal cells are shaded by refusal rate:</p>
 {_legend()}
 <h3>By target and suite</h3>
 {_rates_table(summary.target_suites, ["target", "suite"], "Rates among verdicts with Wilson 95% intervals; n counts every response.")}
 <h3>By {esc(" × ".join(columns))}</h3>
 {_rates_table(summary.groups, columns, "Rates among verdicts with Wilson 95% intervals; n counts every response.")}
-</section>
 """
 
 
@@ -350,23 +325,34 @@ def _bucket_table(groups: Sequence[GroupStats], columns: Sequence[str]) -> str:
 </table></div>"""
 
 
-def _consistency(summary: Summary, max_samples: int | None) -> str:
+def _consistency(ctx: ReportContext) -> str | Absent:
+    summary = ctx.summary
+    if not summary.n_rows:
+        return Absent("no responses")
+    max_samples = _max_samples(ctx.runs)
     note = ""
     if max_samples is not None and max_samples < 2:
         note = '<p class="warn">One sample per probe: SOMETIMES cannot occur; run with --samples 2 or more to see unstable refusals.</p>'
-    return f"""<section id="consistency">
-<h2>Consistency across samples</h2>
-<p class="muted small">For each target × probe × condition with at least one verdict: ALWAYS if every verdict is DENIAL, NEVER if none is, SOMETIMES otherwise. Statuses are ignored.</p>
+    return f"""<p class="muted small">For each target × probe × condition with at least one verdict: ALWAYS if every verdict is DENIAL, NEVER if none is, SOMETIMES otherwise. Statuses are ignored.</p>
 {note}
 <h3>By target</h3>
 {_bucket_table(summary.targets, ["target"])}
 <h3>By {esc(" × ".join(_visible_columns(summary)))}</h3>
 {_bucket_table(summary.groups, _visible_columns(summary))}
-</section>
 """
 
 
-def _methods(runs: Sequence[Mapping[str, Any]], version: str) -> str:
+def _absent_notes(absent: Sequence[Rendered]) -> str:
+    if not absent:
+        return ""
+    items = "".join(
+        f"<li><strong>{esc(r.section.title)}</strong>: not available: {esc(r.why)}.</li>"
+        for r in absent
+    )
+    return f'<h3>Not available in this report</h3>\n<ul id="not-available" class="small">{items}</ul>\n'
+
+
+def _methods(runs: Sequence[Mapping[str, Any]], version: str, absent: Sequence[Rendered]) -> str:
     rows = []
     for r in runs:
         params = r.get("params") or {}
@@ -445,7 +431,12 @@ answers that follow a state narrative are COMPLETE here, their stance is a separ
 <tbody>{"".join(rows) or '<tr><td colspan="15">No run metadata.</td></tr>'}</tbody>
 </table></div>
 {"".join(infos)}
-<p class="small muted">Report generated by latentwall {esc(version)}.</p>
+<p>The heat map shows, per target and topic, the share of DENIAL (refusal) or EVASIVE (evasion)
+among verdicts, summed over suites; its language and locale facets restrict it to one probe language or
+one condition (the locale or persona a probe was put in). Where responses carry a narrative stance, the
+narrative-echo metric is the share of STATE_ALIGNED among responses whose stance is STATE_ALIGNED,
+INDEPENDENT or MIXED.</p>
+{_absent_notes(absent)}<p class="small muted">Report generated by latentwall {esc(version)}.</p>
 </section>
 """
 
@@ -516,25 +507,52 @@ def _max_samples(runs: Sequence[Mapping[str, Any]]) -> int | None:
     return max(samples) if samples else None
 
 
+def _tap(rows: Iterable[Mapping[str, Any]], collectors: Sequence[Any]) -> Iterator[Mapping[str, Any]]:
+    """Feed every row to the section collectors on its way into `summarise` (one pass)."""
+    for row in rows:
+        for c in collectors:
+            c.add(row)
+        yield row
+
+
+def _wrap(rendered: Rendered) -> str:
+    s = rendered.section
+    return f'<section id="{esc(s.id)}">\n<h2>{esc(s.title)}</h2>\n{rendered.html}</section>\n'
+
+
 def write_report(
     runs: list[dict[str, Any]],
     rows_factory: Callable[[], Iterable[dict[str, Any]]],
     path: str | os.PathLike[str],
     *,
     max_field_chars: int = MAX_FIELD_CHARS,
+    extras: Mapping[str, Any] | None = None,
+    section_list: Sequence[Section] | None = None,
 ) -> Path:
     """Write one self-contained HTML report and return its path.
 
     `rows_factory` is called twice (summary pass, then the embedded responses), so rows
     stream from the store both times and are never all held in Python memory. The file is
     written beside its destination and renamed into place, so a failed render never leaves
-    a half report behind.
+    a half report behind. `extras` carries data that is not in the rows (e.g. "lab": a
+    white-box lab result); `section_list` overrides the registered sections.
     """
     from latentwall import __version__
 
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    summary = summarise(rows_factory(), REPORT_BY)
+    chosen = list(sections() if section_list is None else section_list)
+    collectors = {s.id: c for s in chosen if (c := s.new_collector()) is not None}
+    summary = summarise(_tap(rows_factory(), list(collectors.values())), REPORT_BY)
+    ctx = ReportContext(runs, summary, __version__, dict(extras or {}), collectors)
+    rendered = render_sections(ctx, chosen)
+    present = [r for r in rendered if r.html is not None]
+    absent = [r for r in rendered if r.html is None]
+    toc = [
+        *(r.section for r in present),
+        Section("methods", "Methods", _no_render),
+        Section("responses", "Responses", _no_render),
+    ]
     css = _asset("report.css")
     script = _asset("report.js")
     targets = ", ".join(str(g.key["target"]) for g in summary.targets)
@@ -557,12 +575,11 @@ def write_report(
     try:
         with open(tmp, "w", encoding="utf-8", errors="replace", newline="\n") as fh:
             fh.write(head)
-            fh.write(_header(runs, summary, __version__))
+            fh.write(_header(runs, summary, __version__, toc))
             fh.write("<main>\n")
-            fh.write(_headline(summary))
-            fh.write(_breakdown(summary))
-            fh.write(_consistency(summary, _max_samples(runs)))
-            fh.write(_methods(runs, __version__))
+            for r in present:
+                fh.write(_wrap(r))
+            fh.write(_methods(runs, __version__, absent))
             fh.write(_responses_section(summary.n_rows))
             fh.write("</main>\n")
             fh.write(
@@ -575,3 +592,27 @@ def write_report(
         tmp.unlink(missing_ok=True)
         raise
     return out
+
+
+def _no_render(ctx: ReportContext) -> None:
+    """Placeholder renderer for the fixed sections listed in the table of contents."""
+    return None
+
+
+# Built-in sections. Other packages add theirs with `register_section` (or a line here with a
+# "module:function" path, imported only when a report is written); they go before "whitebox".
+register_section(Section("headline", "Headline", _headline, core=True))
+register_section(
+    Section(
+        "heatmap",
+        "Heat map",
+        "latentwall.report._heatmap:heatmap_section",
+        collect="latentwall.report._heatmap:HeatCollector",
+        core=True,
+    )
+)
+register_section(Section("breakdown", "Breakdown", _breakdown, core=True))
+register_section(Section("consistency", "Consistency", _consistency, core=True))
+register_section(
+    Section("whitebox", "White-box figures", "latentwall.report._sections:whitebox_section")
+)

@@ -143,3 +143,57 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
             style="dim",
         )
     )
+
+
+def _compare_cell(g: GroupStats | None) -> Text:
+    if g is None:
+        return Text("·", style="dim")
+    text = _refusal(g.refusal)
+    if g.evasion.rate is not None:
+        text.append(f"\nev {100 * g.evasion.rate:.1f}%", style="dim")
+    text.append(f"  n={g.n_verdicts}", style="dim")
+    return text
+
+
+def print_compare(summary: Summary, console: Console | None = None) -> None:
+    """Targets side by side: one row per value of the other grouping fields, one column per target.
+
+    `summary` must group by "target" plus the fields to compare on, e.g.
+    summarise(rows, by=("target", "topic", "language")). With exactly two targets a last
+    column gives the refusal gap (second minus first) in percentage points.
+    """
+    console = console or _default_console()
+    plain = not console.is_terminal
+    if "target" not in summary.by:
+        raise ValueError("print_compare needs a summary grouped by target")
+    keys = [name for name in summary.by if name != "target"]
+    targets = [g.key["target"] for g in summary.targets]
+    cells: dict[tuple[object, ...], dict[object, GroupStats]] = {}
+    for g in summary.groups:
+        cells.setdefault(tuple(g.key[k] for k in keys), {})[g.key["target"]] = g
+    table = Table(
+        title="Refusal by target (Wilson 95% CI; ev = evasion)",
+        title_justify="left",
+        box=box.ASCII if plain else box.SIMPLE_HEAD,
+        header_style="" if plain else "bold",
+        highlight=False,
+    )
+    for name in keys:
+        table.add_column(name.capitalize(), overflow="fold")
+    for t in targets:
+        table.add_column(safe_text(t), no_wrap=True)
+    pair = len(targets) == 2
+    if pair:
+        table.add_column("Gap (pts)", justify="right")
+    for key, by_target in cells.items():
+        row = [safe_text(v if v not in ("", None) else "-") for v in key]
+        row += [_compare_cell(by_target.get(t)) for t in targets]
+        if pair:
+            a, b = (by_target.get(t) for t in targets)
+            if a and b and a.refusal.rate is not None and b.refusal.rate is not None:
+                gap = 100 * (b.refusal.rate - a.refusal.rate)
+                row.append(Text(f"{gap:+.1f}", style="bold" if abs(gap) >= 10 else ""))
+            else:
+                row.append(Text("-", style="dim"))
+        table.add_row(*row)
+    console.print(table)

@@ -24,6 +24,7 @@ from latentwall.judges import Judge, JudgeInput, Judgement, make_judge
 from latentwall.labels import Status
 from latentwall.runner._progress import NullProgress, ProgressSink
 from latentwall.store import ResultRecord, Store
+from latentwall.strategies import Condition, make_condition
 from latentwall.suites import Probe, iter_selected
 from latentwall.targets import GenParams, Request, Response, Target, make_target, redact_spec
 
@@ -45,13 +46,16 @@ class RunConfig:
     run_dir: Path = Path("latentwall-runs")
     target_options: dict[str, Any] = field(default_factory=dict)
     fresh: bool = False  # start a new run even if an identical one exists
+    # Condition specs (strategy chains, locales); "" is the plain probe.
+    conditions: list[str] = field(default_factory=lambda: [""])
+    guard: str | None = None  # wrap the target in a guard (input/output filter)
 
     def identity(self) -> dict[str, Any]:
         return {
             "target": self.target, "suites": list(self.suites),
             "languages": sorted(self.languages) if self.languages else None,
             "limit": self.limit, "samples": self.samples, "params": self.params.to_dict(),
-            "judge": self.judge,
+            "judge": self.judge, "conditions": list(self.conditions), "guard": self.guard,
         }
 
     def run_id(self) -> str:
@@ -73,6 +77,10 @@ class RunConfig:
             raise ConfigError("--top-p must be in (0, 1]")
         if self.params.max_tokens < 1:
             raise ConfigError("--max-tokens must be at least 1")
+        if not self.conditions:
+            raise ConfigError("no condition to run (the plain probe is condition '')")
+        if len(set(self.conditions)) != len(self.conditions):
+            raise ConfigError("a condition is listed twice")
 
 
 @dataclass
@@ -86,23 +94,17 @@ class RunOutcome:
     cached: int = 0
     errors: int = 0
     elapsed_s: float = 0.0
+    pipeline_s: float = 0.0  # from the first request to the last write, without set-up
     counts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
 class _Work:
     probe: Probe
+    condition: str
     sample: int
     request: Request
     cache_key: str
-
-
-def _messages(probe: Probe) -> tuple[dict[str, str], ...]:
-    msgs: list[dict[str, str]] = []
-    if probe.system:
-        msgs.append({"role": "system", "content": probe.system})
-    msgs.append({"role": "user", "content": probe.text})
-    return tuple(msgs)
 
 
 def _chunks(it: Iterator[Probe], n: int) -> Iterator[list[Probe]]:
@@ -123,6 +125,7 @@ class Runner:
         self.progress = progress or NullProgress()
         self.run_id = config.run_id() if not config.fresh else f"{config.run_id()}-{int(time.time())}"
         self._stop = asyncio.Event()
+        self.conditions: list[Condition] = [make_condition(c) for c in config.conditions]
 
     def _probes(self) -> Iterator[Probe]:
         return iter_selected(self.config.suites, self.config.languages, self.config.limit)
@@ -137,16 +140,20 @@ class Runner:
             **ident, "run_dir": str(cfg.run_dir), "latentwall_version": __version__,
             "target_label": safe,
         })
-        n = 0
+        n = units = 0
         for chunk in _chunks(self._probes(), CHUNK):
             store.add_probes(self.run_id, ((n + i, p) for i, p in enumerate(chunk)))
             n += len(chunk)
+            for p in chunk:
+                units += sum(1 for c in self.conditions if c.render(p, cfg.params.seed or 0) is not None)
         if n == 0:
             raise ConfigError(
                 f"no probes selected from {', '.join(cfg.suites)}"
                 + (f" for language(s) {', '.join(cfg.languages)}" if cfg.languages else "")
             )
-        total = n * cfg.samples
+        if units == 0:
+            raise ConfigError(f"condition(s) {', '.join(c.id for c in self.conditions)} apply to none of the probes")
+        total = units * cfg.samples
         store.update_run(self.run_id, total=total, status="running")
         return total
 
@@ -172,6 +179,16 @@ class Runner:
                 outcome.counts = store.counts(self.run_id)
                 return outcome
             target = make_target(cfg.target, **cfg.target_options)
+            if cfg.guard:
+                from latentwall.guards import wrap_target
+
+                target = wrap_target(target, cfg.guard)
+            prefill = [c.id for c in self.conditions if c.needs_prefill]
+            if prefill and not target.supports_prefill:
+                raise ConfigError(
+                    f"condition(s) {', '.join(prefill)} prefill the answer, which target kind "
+                    f"'{target.kind}' does not support"
+                )
             judge = make_judge(cfg.judge)
             self.progress.start(total, done, redact_spec(target.label))
             try:
@@ -179,7 +196,9 @@ class Runner:
                 await target.start()
                 store.update_run(self.run_id, target_info=target.describe())
                 self.progress.note("")
+                t_pipe = time.monotonic()
                 await self._pipeline(store, target, judge, outcome)
+                outcome.pipeline_s = time.monotonic() - t_pipe
             finally:
                 self.progress.stop()
                 await target.close()
@@ -217,7 +236,9 @@ class Runner:
         async def judge_and_queue(works: list[_Work], responses: list[Response]) -> None:
             inputs = [
                 JudgeInput(
-                    prompt=w.request.prompt, response=r.text, reasoning=r.reasoning,
+                    # The probe's own text: a judge reads the answer against what was asked,
+                    # not against its base64 or role-play wrapping.
+                    prompt=w.probe.text, response=r.text, reasoning=r.reasoning,
                     language=w.probe.language, status=r.status, finish_reason=r.finish_reason,
                     category=w.probe.category,
                 )
@@ -229,7 +250,8 @@ class Runner:
                 judgements = [Judgement(Status.JUDGE_ERROR, f"judge failed: {exc}")] * len(works)
             for w, r, j in zip(works, responses, judgements, strict=True):
                 await out_q.put(ResultRecord(
-                    self.run_id, w.probe.id, "", w.sample, w.cache_key, w.request.prompt, r, j, cfg.judge,
+                    self.run_id, w.probe.id, w.condition, w.sample, w.cache_key, w.request.prompt, r, j,
+                    cfg.judge,
                 ))
 
         async def producer() -> None:
@@ -240,11 +262,15 @@ class Runner:
                 done = store.done_keys(self.run_id, [p.id for p in chunk])
                 works: list[_Work] = []
                 for probe in chunk:
-                    for s in range(cfg.samples):
-                        if (probe.id, "", s) in done:
+                    for cond in self.conditions:
+                        prompt = cond.render(probe, cfg.params.seed or 0)
+                        if prompt is None:
                             continue
-                        req = Request(_messages(probe), cfg.params, s, probe.id)
-                        works.append(_Work(probe, s, req, req.cache_key(fingerprint)))
+                        for s in range(cfg.samples):
+                            if (probe.id, cond.id, s) in done:
+                                continue
+                            req = Request(prompt.messages, cfg.params, s, probe.id, prefill=prompt.prefill)
+                            works.append(_Work(probe, cond.id, s, req, req.cache_key(fingerprint)))
                 if not works:
                     continue
                 hits = store.cache_get([w.cache_key for w in works])
@@ -337,6 +363,49 @@ class Runner:
         for _ in workers:
             await batch_q.put(None)
         await asyncio.gather(*workers)
+
+
+def _estimate_tokens(text: str) -> int:
+    """Rough token count without a tokenizer: ~4 Latin characters or ~1 CJK character per token."""
+    cjk = sum(1 for ch in text if "\u3000" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af")
+    return cjk + (len(text) - cjk + 3) // 4
+
+
+def plan_run(config: RunConfig) -> dict[str, Any]:
+    """What a run would send, before anything is sent (`run --dry-run`)."""
+    config.validate()
+    conditions = [make_condition(c) for c in config.conditions]
+    per_cond: dict[str, int] = {c.id: 0 for c in conditions}
+    probes = prompt_tokens = 0
+    for probe in iter_selected(config.suites, config.languages, config.limit):
+        probes += 1
+        for c in conditions:
+            prompt = c.render(probe, config.params.seed or 0)
+            if prompt is None:
+                continue
+            per_cond[c.id] += config.samples
+            text = "".join(m.get("content", "") for m in prompt.messages) + (prompt.prefill or "")
+            prompt_tokens += (_estimate_tokens(text) + 8 * len(prompt.messages)) * config.samples
+    if probes == 0:
+        raise ConfigError(f"no probes selected from {', '.join(config.suites)}")
+    requests = sum(per_cond.values())
+    done = 0
+    run_id = config.run_id()
+    db = Path(config.run_dir) / "latentwall.db"
+    if db.exists():
+        with Store.open(config.run_dir) as store:
+            if store.get_run(run_id) is not None:
+                done = store.conn.execute(
+                    "SELECT COUNT(*) FROM responses WHERE run_id=? AND (status IS NULL OR status != 'ERROR')",
+                    (run_id,),
+                ).fetchone()[0]
+    return {
+        "run_id": run_id, "target": redact_spec(config.target), "suites": list(config.suites),
+        "probes": probes, "conditions": per_cond, "samples": config.samples, "requests": requests,
+        "already_done": done, "to_send": max(0, requests - done),
+        "prompt_tokens_estimate": prompt_tokens,
+        "completion_tokens_max": requests * config.params.max_tokens,
+    }
 
 
 async def run_audit_async(config: RunConfig, progress: ProgressSink | None = None) -> RunOutcome:

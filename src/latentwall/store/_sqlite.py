@@ -292,6 +292,28 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise _wrap(exc, self.path) from None
 
+    def write_judgements(
+        self, run_id: str, judge: str, items: Sequence[tuple[str, str, int, Any]]
+    ) -> None:
+        """Extra judgements of existing responses ((probe_id, condition, sample, Judgement)),
+        e.g. a second judge or a narrative-stance scorer run after the fact."""
+        ts = now_iso()
+        rows = [
+            (run_id, pid, cond, sample, judge, str(j.label), j.rationale,
+             json.dumps(list(j.evidence), ensure_ascii=False), json.dumps(j.extra or {}, ensure_ascii=False), ts)
+            for pid, cond, sample, j in items
+        ]
+        try:
+            with self.conn:
+                self.conn.executemany("INSERT OR REPLACE INTO judgements VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        except sqlite3.DatabaseError as exc:
+            raise _wrap(exc, self.path) from None
+
+    def judges_of(self, run_id: str) -> list[str]:
+        """Names of every judge that labelled this run's responses."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT judge FROM judgements WHERE run_id=? ORDER BY judge", (run_id,))]
+
     # -- reading ----------------------------------------------------------------------
 
     def counts(self, run_id: str) -> dict[str, int]:
@@ -334,7 +356,8 @@ class Store:
                 "kind": p["kind"], "group": p["group"], "jurisdiction": p.get("jurisdiction"),
                 "tags": p.get("tags", []), "expected": p.get("expected", {}),
                 "risk_code": p.get("risk_code"), "hazard": p.get("hazard"), "answer": p.get("answer"),
-                "condition": cond, "sample": sample, "prompt": prompt, "text": text,
+                "condition": cond, "sample": sample, "prompt": prompt, "probe_text": p["text"],
+                "text": text,
                 "reasoning": reasoning, "finish_reason": finish, "status": status, "error": error,
                 "model": model, "latency_s": latency, "cached": bool(cached), "label": label,
                 "rationale": rationale, "evidence": json.loads(evidence) if evidence else [],

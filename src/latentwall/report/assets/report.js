@@ -200,6 +200,111 @@
     render();
   }
 
+  /* Set the explorer's filters programmatically (heat-map cells); null clears one. */
+  function setFilters(sel) {
+    FILTERS.forEach(function (name) {
+      var select = document.getElementById("f-" + name);
+      var v = Object.prototype.hasOwnProperty.call(sel, name) ? sel[name] : null;
+      if (v === null) { delete state.sel[name]; } else { state.sel[name] = String(v); }
+      if (select) { select.value = v === null ? "\u0000all" : String(v); }
+    });
+    var searchBox = document.getElementById("f-q");
+    if (searchBox) { searchBox.value = ""; }
+    state.query = "";
+    state.page = 0;
+    apply();
+  }
+
+  /* Heat map: re-facet by metric, language and locale from the counts blob. */
+  function wilson(k, n) {
+    if (!n) { return null; }
+    var z = 1.96, p = k / n, z2 = z * z, d = 1 + z2 / n;
+    var c = (p + z2 / (2 * n)) / d;
+    var h = z * Math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / d;
+    return [p, k === 0 ? 0 : Math.max(0, c - h), k === n ? 1 : Math.min(1, c + h)];
+  }
+
+  function initHeat() {
+    var hb = document.getElementById("lw-heat");
+    var table = document.getElementById("heatmap");
+    if (!hb || !table) { return; }
+    var H = JSON.parse(hb.textContent);
+    var facet = { metric: H.metrics[0], language: -1, condition: -1 };
+    var metricSel = document.getElementById("hm-metric");
+    var langSel = document.getElementById("hm-language");
+    var condSel = document.getElementById("hm-condition");
+    H.metrics.forEach(function (m, i) { metricSel.appendChild(new Option(H.metric_names[i], m)); });
+    langSel.appendChild(new Option("All languages", "-1"));
+    H.languages.forEach(function (l, i) { langSel.appendChild(new Option(l === "" ? "(none)" : l, String(i))); });
+    if (condSel) {
+      condSel.appendChild(new Option("All locales", "-1"));
+      H.conditions.forEach(function (c, i) { condSel.appendChild(new Option(c === "" ? "(none)" : c, String(i))); });
+    }
+
+    function rate(s) {
+      var verdicts = s[1] + s[2] + s[3];
+      if (facet.metric === "refusal") { return [s[3], verdicts]; }
+      if (facet.metric === "evasion") { return [s[2], verdicts]; }
+      return [s[4], s[5]];
+    }
+
+    function draw() {
+      var sums = new Map();
+      H.cells.forEach(function (c) {
+        if (facet.language >= 0 && c[2] !== facet.language) { return; }
+        if (facet.condition >= 0 && c[3] !== facet.condition) { return; }
+        var key = c[0] + "," + c[1];
+        var s = sums.get(key);
+        if (!s) { s = [0, 0, 0, 0, 0, 0]; sums.set(key, s); }
+        for (var i = 0; i < 6; i++) { s[i] += c[4 + i]; }
+      });
+      table.querySelectorAll("td.hm").forEach(function (td) {
+        var s = sums.get(td.getAttribute("data-t") + "," + td.getAttribute("data-p"));
+        td.replaceChildren();
+        td.removeAttribute("title");
+        if (!s || s[0] === 0) { td.className = "hm empty"; td.textContent = "\u00b7"; return; }
+        var kn = rate(s);
+        var w = wilson(kn[0], kn[1]);
+        var a = el("a", "hm-link", w === null ? "\u2014" : Math.round(100 * w[0]) + "%");
+        a.href = "#responses";
+        a.appendChild(el("span", "hm-n", "n=" + fmtInt(kn[1])));
+        td.appendChild(a);
+        td.className = "hm" + (w === null ? "" : " heat-" + Math.round(w[0] * 10));
+        td.title = w === null ? fmtInt(s[0]) + " responses, none in this metric's denominator" :
+          fmtInt(kn[0]) + " of " + fmtInt(kn[1]) + "; Wilson 95% interval " +
+          (100 * w[1]).toFixed(1) + "\u2013" + (100 * w[2]).toFixed(1) + "%";
+      });
+      var parts = [H.metric_names[H.metrics.indexOf(facet.metric)],
+        facet.language < 0 ? "all languages" : (H.languages[facet.language] || "(none)")];
+      if (condSel) { parts.push(facet.condition < 0 ? "all locales" : (H.conditions[facet.condition] || "(none)")); }
+      var label = document.getElementById("hm-facet");
+      if (label) { label.textContent = parts.join(" \u00b7 "); }
+    }
+
+    metricSel.addEventListener("change", function () { facet.metric = metricSel.value; draw(); });
+    langSel.addEventListener("change", function () { facet.language = parseInt(langSel.value, 10); draw(); });
+    if (condSel) {
+      condSel.addEventListener("change", function () { facet.condition = parseInt(condSel.value, 10); draw(); });
+    }
+    table.addEventListener("click", function (ev) {
+      var td = ev.target.closest ? ev.target.closest("td.hm") : null;
+      if (!td || td.classList.contains("empty")) { return; }
+      ev.preventDefault();
+      var sel = {
+        target: H.targets[parseInt(td.getAttribute("data-t"), 10)],
+        topic: H.topics[parseInt(td.getAttribute("data-p"), 10)]
+      };
+      if (facet.language >= 0) { sel.language = H.languages[facet.language]; }
+      if (facet.condition >= 0) { sel.condition = H.conditions[facet.condition]; }
+      setFilters(sel);
+      var section = document.getElementById("responses");
+      if (section && section.scrollIntoView) { section.scrollIntoView(); }
+    });
+    var controls = document.getElementById("hm-controls");
+    if (controls) { controls.hidden = false; }
+    draw();
+  }
+
   buildFilters();
   var search = document.getElementById("f-q");
   var timer = null;
@@ -230,4 +335,6 @@
   var controls = document.getElementById("resp-controls");
   if (controls) { controls.hidden = false; }
   apply();
+  initHeat();
+  if (window.performance && performance.mark) { performance.mark("lw-interactive"); }
 })();
