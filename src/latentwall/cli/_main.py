@@ -116,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("targets", help="list target kinds and judges")
     sub.add_parser("strategies", help="list the strategies a condition can chain")
+
+    from latentwall.lab import register_cli as register_lab
+
+    register_lab(sub)
     return p
 
 
@@ -133,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "summary": _commands.cmd_summary, "targets": _commands.cmd_targets,
         "import-suite": _commands.cmd_import_suite, "strategies": _commands.cmd_strategies,
     }
+    if args.command == "lab":
+        handlers["lab"] = args.handler
     try:
         return handlers[args.command](args)
     except LatentwallError as exc:
