@@ -1,0 +1,480 @@
+"""The splinter index: how much a model's behaviour on the same question changes with the
+language it is asked in, or with the condition (locale, wrapper) it is asked under.
+
+A model that answers a question in English and refuses the same question in Chinese is
+not one policy but several; the index is the share of parallel units whose verdicts
+differ between levels. Units are parallel texts (`group`) for the language axis, and the
+same probe for the condition axis. Repeated samples collapse to their modal verdict
+first, so sampling noise is not counted as splintering twice. Statuses (ERROR, FILTERED,
+…) are never verdicts and never count as divergence.
+
+Intervals resample question groups (clusters), not rows: the languages of one group, and
+the conditions of one probe, are correlated. Paired tests on refusal: McNemar for two
+levels (exact binomial for few discordant pairs), Cochran's Q for more; Holm across
+targets and across (target, topic) tests.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from latentwall.analysis._stats import Rate
+from latentwall.analysis._tests import (
+    bootstrap_ratios,
+    cochran_q,
+    fmt_p,
+    holm,
+    is_non_complete,
+    is_refused,
+    mcnemar,
+    modal_verdict,
+    stable_seed,
+    verdict_of,
+)
+
+SPLINTER_SCHEMA = "latentwall.splinter/1"
+AXES = ("language", "condition")
+PLAIN = "plain"  # how the empty condition ('' = the probe as written) is shown
+NO_STANCE = frozenset({"NOT_APPLICABLE", ""})
+MAX_DRIVERS = 5
+DRIVER_SHARE = 0.5  # drivers: the fewest topics that explain at least half of the divergence
+
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
+def esc(value: Any) -> str:
+    """HTML-escape anything, with bidi overrides and control characters made visible.
+
+    A bidi override in a model name or topic can reorder the page around it; the report's
+    own escaper does the same, but analysis must not import the report package.
+    """
+    text = "" if value is None else str(value)
+    text = _BIDI.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
+    text = "".join(
+        ch if ch in "\n\t" or unicodedata.category(ch) != "Cc" else f"⟨U+{ord(ch):04X}⟩"
+        for ch in text
+    )
+    return html.escape(text, quote=True)
+
+
+def pct(x: float | None, digits: int = 1) -> str:
+    return "—" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def pct_ci(lo: float | None, hi: float | None) -> str:
+    if lo is None or hi is None:
+        return "no interval"
+    return f"{100 * lo:.1f}–{100 * hi:.1f}%"
+
+
+def level_name(axis: str, level: str) -> str:
+    return PLAIN if axis == "condition" and level == "" else level
+
+
+@dataclass
+class _Unit:
+    """One parallel unit: its verdicts (and stances) per level, across samples."""
+
+    topic: str
+    cluster: str
+    verdicts: dict[str, list[str]] = field(default_factory=dict)
+    stances: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class _Target:
+    units: dict[tuple[Any, ...], _Unit] = field(default_factory=dict)
+    n_rows: int = 0
+    n_status: int = 0
+    levels_seen: set[str] = field(default_factory=set)
+    has_stance: bool = False
+
+
+def _collect(rows: Iterable[Mapping[str, Any]], axis: str) -> dict[str, _Target]:
+    targets: dict[str, _Target] = {}
+    for row in rows:
+        target = str(row.get("target") or "?")
+        acc = targets.get(target)
+        if acc is None:
+            acc = targets[target] = _Target()
+        acc.n_rows += 1
+        group = str(row.get("group") or row.get("probe_id") or "")
+        condition = str(row.get("condition") or "")
+        if axis == "language":
+            key: tuple[Any, ...] = (group, condition)
+            level = str(row.get("language") or "")
+        else:
+            key = (str(row.get("probe_id") or ""),)
+            level = condition
+        acc.levels_seen.add(level)
+        verdict = verdict_of(row)
+        if verdict is None:
+            acc.n_status += 1
+            continue
+        unit = acc.units.get(key)
+        if unit is None:
+            unit = acc.units[key] = _Unit(str(row.get("topic") or ""), group)
+        unit.verdicts.setdefault(level, []).append(verdict)
+        stance = row.get("stance")
+        if stance is not None and str(stance) not in NO_STANCE:
+            acc.has_stance = True
+            unit.stances.setdefault(level, []).append(str(stance))
+    return targets
+
+
+def _mode(values: list[str]) -> str | None:
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return max(sorted(counts), key=lambda v: counts[v]) if counts else None
+
+
+def _sort_levels(axis: str, levels: Iterable[str]) -> list[str]:
+    # The plain condition first; English first among languages (it is the usual reference).
+    first = "" if axis == "condition" else "en"
+    return sorted(levels, key=lambda lv: (lv != first, lv))
+
+
+def _rate(k: int, n: int) -> dict[str, Any]:
+    return Rate.of(k, n).to_dict()
+
+
+def _divergent(values: Mapping[str, str]) -> bool:
+    return len(set(values.values())) > 1
+
+
+def _pair_share(values: Mapping[str, str]) -> float:
+    """Share of level pairs of one unit whose values differ."""
+    keys = list(values)
+    pairs = list(combinations(keys, 2))
+    if not pairs:
+        return 0.0
+    return sum(1 for a, b in pairs if values[a] != values[b]) / len(pairs)
+
+
+def _binary_test(units: Sequence[Mapping[str, str]], levels: Sequence[str]) -> dict[str, Any]:
+    """McNemar (two levels) or Cochran's Q (more) on refused-vs-not, over complete blocks."""
+    if len(levels) == 2:
+        a, b = levels
+        both = [u for u in units if a in u and b in u]
+        nb = sum(1 for u in both if is_refused(u[a]) and not is_refused(u[b]))
+        nc = sum(1 for u in both if is_refused(u[b]) and not is_refused(u[a]))
+        out = mcnemar(nb, nc)
+        out.update({"test": "mcnemar", "outcome": "refusal", "levels": list(levels),
+                    "n_pairs": len(both)})
+        return out
+    blocks = [[1 if is_refused(u[lv]) else 0 for lv in levels]
+              for u in units if all(lv in u for lv in levels)]
+    out = cochran_q(blocks)
+    out.update({"test": "cochran-q", "outcome": "refusal", "levels": list(levels)})
+    return out
+
+
+def _topic_levels(units: Sequence[Mapping[str, str]], levels: Sequence[str]) -> list[str]:
+    present = {lv for u in units for lv in u}
+    return [lv for lv in levels if lv in present]
+
+
+def _analyse_target(
+    name: str, acc: _Target, axis: str, *, seed: int, n_boot: int, confidence: float
+) -> dict[str, Any]:
+    levels = _sort_levels(axis, {lv for u in acc.units.values() for lv in u.verdicts})
+    shown = [level_name(axis, lv) for lv in levels]
+    what = "languages" if axis == "language" else "conditions"
+    if not acc.units:
+        return {"target": name, "not_applicable": (
+            f"no verdicts for {name} ({acc.n_status} of {acc.n_rows} rows are statuses or unjudged)")}
+    if len(levels) < 2:
+        only = ", ".join(shown) or "none"
+        hint = ("ask the same probes in a second language (e.g. --lang en,zh)" if axis == "language"
+                else "run with a second condition, e.g. a locale")
+        return {"target": name, "levels": shown, "not_applicable": (
+            f"{name} was run in one {what[:-1]} only ({only}): {hint}")}
+
+    # Modal verdict per unit and level; keep units seen in >= 2 levels (the parallel ones).
+    par: list[tuple[_Unit, dict[str, str], dict[str, str]]] = []
+    for unit in acc.units.values():
+        verdicts = {lv: v for lv in levels if (v := modal_verdict(unit.verdicts.get(lv, ()))) is not None}
+        if len(verdicts) < 2:
+            continue
+        stances = {lv: s for lv, vals in unit.stances.items() if (s := _mode(vals)) is not None}
+        par.append((unit, verdicts, stances))
+    if not par:
+        unit_word = "question group" if axis == "language" else "probe"
+        return {"target": name, "levels": shown, "not_applicable": (
+            f"no parallel units for {name}: no {unit_word} has verdicts in two {what} "
+            f"(levels seen: {', '.join(shown)})")}
+
+    pairs = list(combinations(levels, 2))
+    # Per cluster count vector: [n_units, n_divergent, sum_pair_share, stance_n, stance_k,
+    #                             any_n, any_k, (pair_n, pair_k) * len(pairs)]
+    base = 7
+    clusters: dict[str, list[float]] = {}
+    for unit, verdicts, stances in par:
+        vec = clusters.get(unit.cluster)
+        if vec is None:
+            vec = clusters[unit.cluster] = [0.0] * (base + 2 * len(pairs))
+        div = _divergent(verdicts)
+        vec[0] += 1
+        vec[1] += div
+        vec[2] += _pair_share(verdicts)
+        s_div = False
+        if len(stances) >= 2:
+            s_div = _divergent(stances)
+            vec[3] += 1
+            vec[4] += s_div
+        vec[5] += 1
+        vec[6] += div or s_div
+        for i, (a, b) in enumerate(pairs):
+            if a in verdicts and b in verdicts:
+                vec[base + 2 * i] += 1
+                vec[base + 2 * i + 1] += verdicts[a] != verdicts[b]
+    vectors = list(clusters.values())
+    ratios = [(1, 0), (2, 0), (4, 3), (6, 5)] + [(base + 2 * i + 1, base + 2 * i) for i in range(len(pairs))]
+    cis = bootstrap_ratios(vectors, ratios, n_boot=n_boot, seed=stable_seed(seed, "splinter", axis, name),
+                           confidence=confidence)
+    totals = [sum(v[j] for v in vectors) for j in range(len(vectors[0]))]
+    n_units, k_div = int(totals[0]), int(totals[1])
+
+    def stat(k: float, n: float, ci: tuple[float | None, float | None]) -> dict[str, Any]:
+        return {"k": int(k), "n": int(n), "value": (k / n) if n else None, "lo": ci[0], "hi": ci[1]}
+
+    verdict_maps = [v for _, v, _ in par]
+    pair_out = []
+    for i, (a, b) in enumerate(pairs):
+        n_ab, k_ab = totals[base + 2 * i], totals[base + 2 * i + 1]
+        if n_ab == 0:
+            continue
+        both = [v for v in verdict_maps if a in v and b in v]
+        transitions: dict[str, int] = {}
+        for v in both:
+            if v[a] != v[b]:
+                key = f"{v[a]}->{v[b]}"
+                transitions[key] = transitions.get(key, 0) + 1
+        ref_a = sum(1 for v in both if is_refused(v[a]))
+        ref_b = sum(1 for v in both if is_refused(v[b]))
+        nc_a = sum(1 for v in both if is_non_complete(v[a]))
+        nc_b = sum(1 for v in both if is_non_complete(v[b]))
+        test = _binary_test(both, [a, b])
+        more = None if ref_a == ref_b else level_name(axis, a if ref_a > ref_b else b)
+        pair_out.append({
+            "a": level_name(axis, a), "b": level_name(axis, b),
+            "discordant": stat(k_ab, n_ab, cis[4 + i]),
+            "refusal_a": _rate(ref_a, len(both)), "refusal_b": _rate(ref_b, len(both)),
+            "non_complete_a": _rate(nc_a, len(both)), "non_complete_b": _rate(nc_b, len(both)),
+            "more_refused_in": more, "transitions": dict(sorted(transitions.items())),
+            "mcnemar": test,
+        })
+    for p, adj in zip(pair_out, holm([p["mcnemar"]["p"] for p in pair_out]), strict=True):
+        p["mcnemar"]["p_holm_pairs"] = adj
+
+    main = _binary_test(verdict_maps, levels)
+
+    # Topics: who drives the divergence.
+    by_topic: dict[str, list[dict[str, str]]] = {}
+    for unit, verdicts, _ in par:
+        by_topic.setdefault(unit.topic, []).append(verdicts)
+    topics = []
+    for topic, maps in by_topic.items():
+        k = sum(1 for v in maps if _divergent(v))
+        tl = _topic_levels(maps, levels)
+        refusal = {level_name(axis, lv): _rate(sum(1 for v in maps if lv in v and is_refused(v[lv])),
+                                                sum(1 for v in maps if lv in v)) for lv in tl}
+        test = _binary_test(maps, tl) if len(tl) >= 2 else None
+        topics.append({
+            "topic": topic, "n_units": len(maps), "n_divergent": k,
+            "rate": _rate(k, len(maps)),
+            "share_of_divergence": (k / k_div) if k_div else 0.0,
+            "refusal_by_level": refusal, "test": test,
+        })
+    topics.sort(key=lambda t: (-t["n_divergent"], -(t["rate"]["rate"] or 0.0), t["topic"]))
+    drivers, covered = [], 0.0
+    for t in topics:
+        if t["n_divergent"] == 0 or len(drivers) >= MAX_DRIVERS or covered >= DRIVER_SHARE:
+            break
+        drivers.append({"topic": t["topic"], "n_divergent": t["n_divergent"],
+                        "n_units": t["n_units"], "share": t["share_of_divergence"]})
+        covered += t["share_of_divergence"]
+
+    stance = None
+    if acc.has_stance:
+        stance = {
+            "index": stat(totals[4], totals[3], cis[2]),
+            "verdict_or_stance": stat(totals[6], totals[5], cis[3]),
+            "note": "stance divergence over units with a stance in two or more levels "
+                    "(NOT_APPLICABLE stances, e.g. of refusals, are left out)",
+        }
+    return {
+        "target": name,
+        "levels": shown,
+        "units_by_level": {level_name(axis, lv): sum(1 for v in verdict_maps if lv in v) for lv in levels},
+        "n_units": n_units,
+        "n_clusters": len(vectors),
+        "n_rows": acc.n_rows,
+        "n_status_rows": acc.n_status,
+        "index": stat(k_div, n_units, cis[0]),
+        "mean_pairwise": stat(totals[2], n_units, cis[1]),
+        "pairs": pair_out,
+        "test": main,
+        "topics": topics,
+        "drivers": drivers,
+        "stance": stance,
+        "stance_note": None if acc.has_stance else "rows carry no stance: verdicts only",
+    }
+
+
+def splinter_index(
+    rows: Iterable[Mapping[str, Any]],
+    axis: str = "language",
+    seed: int = 0,
+    *,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Per target: the share of parallel units whose verdict changes across `axis` levels.
+
+    `axis="language"`: units are question groups (the same question in several languages)
+    within one condition. `axis="condition"`: units are probes asked under several
+    conditions (locales, strategies). JSON-able; see docs in the module for the shape.
+    """
+    if axis not in AXES:
+        raise ValueError(f"axis must be one of {', '.join(AXES)}, got {axis!r}")
+    targets = _collect(rows, axis)
+    head = {"schema": SPLINTER_SCHEMA, "axis": axis, "seed": seed, "n_boot": n_boot,
+            "confidence": confidence}
+    if not targets:
+        return {**head, "not_applicable": "no rows: the run is empty"}
+    out = [_analyse_target(name, acc, axis, seed=seed, n_boot=n_boot, confidence=confidence)
+           for name, acc in sorted(targets.items())]
+    ok = [t for t in out if "not_applicable" not in t]
+    if not ok:
+        reasons = "; ".join(t["not_applicable"] for t in out)
+        return {**head, "not_applicable": reasons, "targets": out}
+    # Holm across targets (main tests) and across every (target, topic) test.
+    for t, adj in zip(ok, holm([t["test"]["p"] for t in ok]), strict=True):
+        t["test"]["p_holm"] = adj
+    topic_tests = [tp["test"] for t in ok for tp in t["topics"] if tp["test"] is not None]
+    for test, adj in zip(topic_tests, holm([x["p"] for x in topic_tests]), strict=True):
+        test["p_holm"] = adj
+    unit = ("question group × condition; levels are languages" if axis == "language"
+            else "probe; levels are conditions ('plain' = the probe as written)")
+    return {
+        **head,
+        "unit": unit,
+        "method": {
+            "index": "share of parallel units whose modal verdicts are not all equal",
+            "mean_pairwise": "mean over units of the share of level pairs with different verdicts",
+            "interval": f"percentile bootstrap over question groups, {n_boot} replicates, seed {seed}",
+            "tests": "refused vs not: McNemar (exact binomial below 25 discordant pairs) for two "
+                     "levels, Cochran's Q for more; Holm across targets and across (target, topic)",
+            "samples": "samples of one probe collapse to their modal verdict (ties: the more restrictive)",
+        },
+        "targets": out,
+    }
+
+
+# ------------------------------------------------------------------ HTML
+
+
+def _rate_td(r: Mapping[str, Any]) -> str:
+    if r.get("rate") is None:
+        return '<td class="rate">—</td>'
+    return (f'<td class="rate" title="{esc(r["k"])} of {esc(r["n"])}">{pct(r["rate"])}'
+            f'<span class="ci">[{pct_ci(r["lo"], r["hi"])}]</span></td>')
+
+
+def _stat_td(s: Mapping[str, Any]) -> str:
+    if s.get("value") is None:
+        return '<td class="rate">—</td>'
+    return (f'<td class="rate" title="{esc(s["k"])} of {esc(s["n"])}">{pct(s["value"])}'
+            f'<span class="ci">[{pct_ci(s["lo"], s["hi"])}]</span></td>')
+
+
+def _na_section(sid: str, title: str, reason: str) -> str:
+    return (f'<section id="{sid}"><h2>{esc(title)}</h2>'
+            f'<p class="muted">Not applicable: {esc(reason)}</p></section>\n')
+
+
+def splinter_section_html(result: Mapping[str, Any] | None) -> str | None:
+    """The report section for a splinter result (escaped, no external resources).
+
+    None only when there is no result at all; a not-applicable result renders as one line,
+    so a reader sees why the section is empty rather than a silent zero.
+    """
+    if not result:
+        return None
+    axis = str(result.get("axis", "language"))
+    sid = f"splinter-{'language' if axis == 'language' else 'condition'}"
+    title = f"Splinter index across {'languages' if axis == 'language' else 'conditions'}"
+    if result.get("not_applicable"):
+        return _na_section(sid, title, str(result["not_applicable"]))
+    parts = [f'<section id="{sid}"><h2>{esc(title)}</h2>',
+             '<p class="muted small">Share of parallel questions whose verdict (COMPLETE, EVASIVE, '
+             'DENIAL) differs between levels; samples collapse to their modal verdict; statuses are '
+             f'left out. Intervals: bootstrap over question groups ({esc(result.get("n_boot"))} '
+             'replicates). Tests on refused vs not: McNemar or Cochran\'s Q, Holm-adjusted.</p>']
+    for t in result.get("targets", []):
+        parts.append(f'<h3>{esc(t.get("target"))}</h3>')
+        if t.get("not_applicable"):
+            parts.append(f'<p class="muted">Not applicable: {esc(t["not_applicable"])}</p>')
+            continue
+        idx, test = t["index"], t["test"]
+        drivers = ", ".join(f'{d["topic"]} ({d["n_divergent"]} of {d["n_units"]})' for d in t["drivers"])
+        parts.append(
+            f'<p><strong>{pct(idx["value"])}</strong> '
+            f'<span class="muted">[{pct_ci(idx["lo"], idx["hi"])}]</span> of {esc(idx["n"])} parallel '
+            f'units change verdict across {esc(", ".join(t["levels"]))} '
+            f'({esc(idx["k"])} divergent). {esc(test.get("test", ""))}: p = {esc(fmt_p(test.get("p")))}, '
+            f'Holm p = {esc(fmt_p(test.get("p_holm")))}.'
+            + (f' Driven by: {esc(drivers)}.' if drivers else "") + '</p>')
+        if t.get("stance"):
+            s = t["stance"]["index"]
+            parts.append(f'<p class="small">Stance divergence: {pct(s["value"])} '
+                         f'[{pct_ci(s["lo"], s["hi"])}] of {esc(s["n"])} units with a stance.</p>')
+        else:
+            parts.append(f'<p class="small muted">{esc(t.get("stance_note") or "")}</p>')
+        rows = []
+        for p in t["pairs"]:
+            m = p["mcnemar"]
+            rows.append(
+                f'<tr><td>{esc(p["a"])} vs {esc(p["b"])}</td>{_stat_td(p["discordant"])}'
+                f'{_rate_td(p["refusal_a"])}{_rate_td(p["refusal_b"])}'
+                f'<td class="num">{esc(m["b"])} / {esc(m["c"])}</td>'
+                f'<td class="num">{esc(fmt_p(m["p"]))}</td>'
+                f'<td>{esc(p["more_refused_in"] or "—")}</td></tr>')
+        parts.append(
+            '<div class="tablewrap"><table><caption>Per pair of levels: discordance with bootstrap '
+            '95% interval, refusal rates on the shared units (Wilson 95%), McNemar discordant '
+            'counts (refused only in the first / only in the second) and p.</caption>'
+            '<thead><tr><th scope="col">Pair</th><th scope="col">Verdict differs</th>'
+            '<th scope="col">Refusal (first)</th><th scope="col">Refusal (second)</th>'
+            '<th scope="col" class="num">b / c</th><th scope="col" class="num">p</th>'
+            '<th scope="col">More refused in</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
+        trows = []
+        for tp in t["topics"][:15]:
+            test_t = tp["test"] or {}
+            trows.append(
+                f'<tr><td>{esc(tp["topic"])}</td><td class="num">{esc(tp["n_divergent"])} / '
+                f'{esc(tp["n_units"])}</td>{_rate_td(tp["rate"])}'
+                f'<td class="num">{pct(tp["share_of_divergence"])}</td>'
+                f'<td class="num">{esc(fmt_p(test_t.get("p")))}</td>'
+                f'<td class="num">{esc(fmt_p(test_t.get("p_holm")))}</td></tr>')
+        more = len(t["topics"]) - 15
+        parts.append(
+            '<div class="tablewrap"><table><caption>Topics by number of divergent units'
+            + (f' (first 15 of {len(t["topics"])})' if more > 0 else '')
+            + '; share = the topic\'s part of all divergent units; p on refused vs not, '
+            'Holm-adjusted across every target and topic.</caption>'
+            '<thead><tr><th scope="col">Topic</th><th scope="col" class="num">Divergent / units</th>'
+            '<th scope="col">Rate [95% CI]</th><th scope="col" class="num">Share</th>'
+            '<th scope="col" class="num">p</th><th scope="col" class="num">Holm p</th></tr></thead>'
+            f'<tbody>{"".join(trows)}</tbody></table></div>')
+    parts.append("</section>\n")
+    return "\n".join(parts)

@@ -1,0 +1,229 @@
+"""Chinese and Unicode text tables shared by the guard and the strategies.
+
+Why here: the guard's normalisation (Traditional→Simplified, pinyin, look-alike letters,
+invisible characters) and the strategies that attack it (homophones, pinyin, homoglyphs,
+zero-width characters) must agree on one table each, or a test of "does the guard undo
+the attack" would test two tables against each other. Optional libraries (pypinyin) only
+extend a table for characters it lacks; latentwall's own data is fully covered without them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from latentwall._data import load_yaml, package_data
+from latentwall.errors import DataError
+
+CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_PINYIN_RE = re.compile(r"^[a-z]+$")
+
+
+def guard_data(*parts: str) -> Path:
+    """Path of a file under latentwall/guards/data."""
+    return package_data("latentwall.guards", "data", *parts)
+
+
+def is_cjk(ch: str) -> bool:
+    return bool(CJK_RE.match(ch))
+
+
+def line_of(path: Path, key: str) -> int | None:
+    """Line of `key:` in a YAML file, for errors inside a flat mapping of many keys."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    pat = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*:")
+    for i, line in enumerate(lines, start=1):
+        if pat.match(line):
+            return i
+    return None
+
+
+def mapping_of(path: Path, data: Any, field: str) -> dict[str, Any]:
+    """`data[field]` as a mapping, or a DataError naming the file and field."""
+    if not isinstance(data, dict):
+        raise DataError(str(path), 1, None, "must be a mapping")
+    value = data.get(field)
+    if not isinstance(value, dict):
+        raise DataError(str(path), data.get("__line__"), field, "must be a mapping")
+    return {k: v for k, v in value.items() if k != "__line__"}
+
+
+# ---------------------------------------------------------------- Traditional -> Simplified
+
+
+def _read_pairs(path: Path) -> dict[str, str]:
+    data = load_yaml(path, lines=True)
+    if not isinstance(data, dict) or not isinstance(data.get("pairs"), list):
+        raise DataError(str(path), 1, "pairs", "must be a list of strings of two-character pairs")
+    out: dict[str, str] = {}
+    for run in data["pairs"]:
+        if not isinstance(run, str):
+            raise DataError(str(path), data.get("__line__"), "pairs", "each entry must be a string")
+        for pair in run.split():
+            if len(pair) != 2:
+                raise DataError(str(path), line_of(path, "pairs"), "pairs",
+                                f"'{pair}' is not a pair of one Traditional and one Simplified character")
+            out[pair[0]] = pair[1]
+    return out
+
+
+@lru_cache(maxsize=1)
+def t2s_table() -> dict[int, str]:
+    """Traditional→Simplified, one character for one: the judge's table plus the guard's extras."""
+    pairs = _read_pairs(package_data("latentwall.judges", "data", "markers", "_hant.yaml"))
+    pairs.update(_read_pairs(guard_data("t2s_extra.yaml")))
+    return {ord(t): s for t, s in pairs.items()}
+
+
+def to_simplified(text: str) -> str:
+    """Map Traditional characters to Simplified; positions stay put (one character each)."""
+    return text.translate(t2s_table())
+
+
+# ---------------------------------------------------------------------------- pinyin
+
+
+@dataclass(frozen=True)
+class PinyinTable:
+    readings: dict[str, tuple[str, ...]]
+    words: dict[str, tuple[str, ...]]
+
+
+def _syllables(path: Path, key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, str) or not value.split():
+        raise DataError(str(path), line_of(path, key), key, "must be readings separated by spaces")
+    out = tuple(value.split())
+    for s in out:
+        if not _PINYIN_RE.match(s):
+            raise DataError(str(path), line_of(path, key), key,
+                            f"'{s}' is not a toneless pinyin syllable (a-z, ü written v)")
+    return out
+
+
+@lru_cache(maxsize=1)
+def pinyin_table() -> PinyinTable:
+    """The shipped pinyin table (guards/data/pinyin.yaml), validated."""
+    path = guard_data("pinyin.yaml")
+    data = load_yaml(path, lines=True)
+    readings = {}
+    for ch, value in mapping_of(path, data, "readings").items():
+        if len(ch) != 1 or not is_cjk(ch):
+            raise DataError(str(path), line_of(path, ch), ch, "keys must be single Chinese characters")
+        readings[ch] = _syllables(path, ch, value)
+    words = {}
+    for word, value in mapping_of(path, data, "words").items():
+        syl = _syllables(path, word, value)
+        if len(syl) != len(word):
+            raise DataError(str(path), line_of(path, word), word, "needs one syllable per character")
+        words[word] = syl
+    return PinyinTable(readings, words)
+
+
+@lru_cache(maxsize=1)
+def _pypinyin() -> ModuleType | None:
+    """pypinyin if installed: it only extends the table to characters latentwall's data lacks."""
+    try:
+        return importlib.import_module("pypinyin")
+    except ImportError:
+        return None
+
+
+def pinyin_backend() -> str:
+    return "table+pypinyin" if _pypinyin() is not None else "table"
+
+
+@lru_cache(maxsize=65536)
+def char_readings(ch: str) -> tuple[str, ...]:
+    """Toneless readings of one character, most common first; () when unknown."""
+    found = pinyin_table().readings.get(ch)
+    if found:
+        return found
+    mod = _pypinyin()
+    if mod is None or not is_cjk(ch):
+        return ()
+    out: list[str] = []
+    for r in mod.pinyin(ch, style=mod.Style.NORMAL, heteronym=True)[0]:
+        r = r.replace("ü", "v")
+        if _PINYIN_RE.match(r) and r not in out:
+            out.append(r)
+    return tuple(out)
+
+
+def word_syllables(word: str) -> list[str] | None:
+    """The reading of a Chinese word in context, from the shipped table only (deterministic
+    whatever is installed); None if a character has no reading there."""
+    table = pinyin_table()
+    simple = to_simplified(word)
+    if simple in table.words:
+        return list(table.words[simple])
+    out = []
+    for ch in simple:
+        rs = table.readings.get(ch)
+        if not rs:
+            return None
+        out.append(rs[0])
+    return out
+
+
+# ---------------------------------------------------------------- invisible characters
+
+
+def is_invisible(ch: str) -> bool:
+    """Format characters (zero-width space, joiners, BOM, bidi marks, soft hyphen) and
+    variation selectors: they change a string without changing what a reader sees."""
+    o = ord(ch)
+    return (
+        unicodedata.category(ch) == "Cf" or 0xFE00 <= o <= 0xFE0F or o == 0x034F
+        or 0xE0100 <= o <= 0xE01EF or o in (0x115F, 0x1160, 0x3164, 0xFFA0)
+    )
+
+
+_MAYBE_INVISIBLE = re.compile(r"[^\x00-\x7f\u00a0-\u00ac\u00ae-\u05ff\u0700-\u17ff\u1900-\u1fff\u3000-\u9fff\uac00-\ud7ff]")
+
+
+def strip_invisible(text: str) -> str:
+    if not _MAYBE_INVISIBLE.search(text):  # the common case: plain text, nothing to do
+        return text
+    return "".join(ch for ch in text if not is_invisible(ch))
+
+
+# ---------------------------------------------------------------- look-alikes and leet
+
+
+def _letter_map(path: Path, field: str) -> dict[int, str]:
+    data = load_yaml(path, lines=True)
+    out: dict[int, str] = {}
+    for letter, chars in mapping_of(path, data, field).items():
+        if not isinstance(letter, str) or len(letter) != 1:
+            raise DataError(str(path), line_of(path, str(letter)), str(letter), "keys must be single letters")
+        if not isinstance(chars, str) or not chars:
+            raise DataError(str(path), line_of(path, letter), letter, "must be a string of characters")
+        for ch in chars:
+            if ch.isspace():
+                continue
+            if ord(ch) in out and out[ord(ch)] != letter:
+                raise DataError(str(path), line_of(path, letter), letter,
+                                f"'{ch}' (U+{ord(ch):04X}) is already read as '{out[ord(ch)]}'")
+            out[ord(ch)] = letter
+    return out
+
+
+@lru_cache(maxsize=1)
+def confusable_fold() -> dict[int, str]:
+    """Cyrillic/Greek look-alikes -> Latin letters (guards/data/confusables.yaml)."""
+    return _letter_map(guard_data("confusables.yaml"), "fold")
+
+
+@lru_cache(maxsize=1)
+def leet_read() -> dict[int, str]:
+    """Digits and symbols -> the letters they stand for in leetspeak (guards/data/leet.yaml)."""
+    return _letter_map(guard_data("leet.yaml"), "read")
