@@ -121,3 +121,21 @@ def test_import_suite_then_run_it(env, tmp_path):
     assert json.loads(proc.stdout)["outcome"]["total"] == 2
     bad = run_cli("import-suite", str(src), "--name", "starter", "--map", "text=question", env=env)
     assert "shipped suite" in _one_line_error(bad)
+
+
+def test_compare_two_runs(env, tmp_path):
+    ids = []
+    for triggers in (["Tiananmen"], ["Tiananmen", "bridge"]):
+        with FakeOpenAIServer(triggers=triggers, model="m") as srv:
+            proc = run_cli("run", "-t", f"openai:m@{srv.base_url}", "-s", "mini", "--json", "--fresh", env=env)
+        assert proc.returncode == 0, proc.stderr
+        ids.append(json.loads(proc.stdout)["outcome"]["run_id"])
+    proc = run_cli("compare", ids[0], ids[1], "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout)
+    assert res["refusal"]["b"]["rate"] > res["refusal"]["a"]["rate"] and res["refusal"]["diff"] > 0
+    assert res["n_disagreements"] > 0
+    text = run_cli("compare", ids[0], ids[1], env=env)
+    assert text.returncode == 0 and "Traceback" not in text.stderr
+    one = run_cli("compare", ids[0], env=env)
+    assert "--target-a" in _one_line_error(one)

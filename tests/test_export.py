@@ -94,6 +94,7 @@ def test_rows_contract(store_dir):
     assert by_id["s/t1/q/en"]["expected"] == {"cac": "refuse", "open": "answer"}
     assert by_id["s/t0/q/en"]["tags"] == [] and by_id["s/t1/q/en"]["tags"] == ["a", "b"]
     assert len(list(iter_export_rows(store_dir))) == len(NASTY) + 10  # every run
+    assert len(list(iter_export_rows(store_dir, ["r2", "r1"]))) == len(NASTY) + 10
 
 
 def test_jsonl_round_trip(store_dir, tmp_path):

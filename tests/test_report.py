@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from latentwall.analysis import summarise
-from latentwall.report import SECTION_IDS, print_summary, write_report
+from latentwall.report import SECTION_IDS, print_summary, sections, write_report
 from latentwall.report._html import BLOB_FIELDS, blob_json, esc, neutralise
 from latentwall.report._terminal import clean
 
@@ -134,7 +134,9 @@ def tags_of(html: str) -> list[tuple[str, dict[str, str | None]]]:
 
 @pytest.fixture
 def basic_report(tmp_path):
-    path = write_report([run()], basic_rows, tmp_path / "out" / "report.html")
+    """The core sections only, so the snapshot does not move with plug-in analyses."""
+    core = [s for s in sections() if s.core]
+    path = write_report([run()], basic_rows, tmp_path / "out" / "report.html", section_list=core)
     return path, path.read_text(encoding="utf-8")
 
 
@@ -153,10 +155,7 @@ def test_structure_snapshot(basic_report):
     )
     toc = re.search(r'<nav id="toc">(.*?)</nav>', html, re.DOTALL).group(1)
     assert re.findall(r'href="#([a-z-]+)"', toc) == list(SECTION_IDS[1:])
-    # absent plug-in sections are a note in methods, never an empty section
-    assert 'id="whitebox"' not in html
-    notes = re.search(r'<ul id="not-available"[^>]*>(.*?)</ul>', html, re.DOTALL).group(1)
-    assert "White-box figures" in notes and "not available" in notes
+    assert 'id="not-available"' not in html  # nothing registered was left out
     for needed in (
         'id="resp-table"',
         'id="resp-body"',
@@ -175,6 +174,28 @@ def test_structure_snapshot(basic_report):
     ):
         assert needed in html
     assert not list(path.parent.glob(".*.tmp"))  # written atomically, nothing left behind
+
+
+def test_default_sections_snapshot(tmp_path):
+    """Every registered section: drawn in registry order, or a methods note, never empty."""
+    html = write_report([run()], basic_rows, tmp_path / "r.html").read_text(encoding="utf-8")
+    ids = re.findall(r'<(?:section|header) id="([a-z-]+)"', html)
+    registered = [s.id for s in sections()]
+    drawn = ids[1:-2]
+    assert ids[0] == "header" and ids[-2:] == ["methods", "responses"]
+    assert drawn == [i for i in registered if i in drawn]  # registry order
+    assert {"headline", "heatmap", "breakdown", "consistency"} <= set(drawn)
+    toc = re.search(r'<nav id="toc">(.*?)</nav>', html, re.DOTALL).group(1)
+    assert re.findall(r'href="#([a-z-]+)"', toc) == ids[1:]
+    notes = re.search(r'<ul id="not-available"[^>]*>(.*?)</ul>', html, re.DOTALL).group(1)
+    titles = {s.id: s.title for s in sections()}
+    for sid in registered:
+        if sid not in drawn:
+            assert esc(titles[sid]) + "</strong>: not available: " in notes, sid
+    assert 'id="whitebox"' not in html and "White-box figures</strong>" in notes
+    for sid in drawn:  # no empty boxes
+        body = re.search(rf'<section id="{sid}">\s*<h2>[^<]*</h2>(.*?)</section>', html, re.DOTALL)
+        assert body and body.group(1).strip(), sid
 
 
 def test_summary_numbers_and_heat_scale(basic_report):

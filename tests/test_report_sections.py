@@ -120,7 +120,7 @@ class CountStance:
 
 
 def stance_section(ctx):
-    acc = ctx.collector("stance")
+    acc = ctx.collector("myplugin")
     if not acc.n:
         return Absent("no response carries a narrative stance (issue 4)")
     return f"<p>{acc.n} stances</p>"
@@ -128,27 +128,27 @@ def stance_section(ctx):
 
 @pytest.fixture
 def plugin():
-    section = Section("stance", "Narrative stance", stance_section, collect=CountStance)
+    section = Section("myplugin", "My stance count", stance_section, collect=CountStance)
     register_section(section, before="whitebox")
     yield section
-    unregister_section("stance")
+    unregister_section("myplugin")
 
 
 def test_plugin_section_renders_in_order(tmp_path, plugin):
     rows = [row(stance="STATE_ALIGNED"), row(sample=1)]
     html = write([run()], lambda: rows, tmp_path / "r.html").read_text(encoding="utf-8")
     ids = re.findall(r'<(?:section|header) id="([a-z-]+)"', html)
-    assert ids.index("stance") == ids.index("consistency") + 1
+    assert ids.index("myplugin") > ids.index("consistency")
     assert "<p>1 stances</p>" in html
-    assert '<a href="#stance">Narrative stance</a>' in html
-    assert [s.id for s in sections()][-2:] == ["stance", "whitebox"]
+    assert '<a href="#myplugin">My stance count</a>' in html
+    assert [s.id for s in sections()][-2:] == ["myplugin", "whitebox"]
 
 
 def test_absent_plugin_is_a_methods_note(tmp_path, plugin):
     html = write([run()], lambda: [row()], tmp_path / "r.html").read_text(encoding="utf-8")
-    assert 'id="stance"' not in html and 'href="#stance"' not in html
+    assert 'id="myplugin"' not in html and 'href="#myplugin"' not in html
     methods = re.search(r'<section id="methods">.*?</section>', html, re.DOTALL).group(0)
-    assert "Narrative stance</strong>: not available: no response carries a narrative stance" in methods
+    assert "My stance count</strong>: not available: no response carries a narrative stance" in methods
 
 
 def test_failing_plugin_is_noted_not_fatal(tmp_path):
@@ -158,6 +158,22 @@ def test_failing_plugin_is_noted_not_fatal(tmp_path):
     chosen = [*sections(), Section("broken", "Broken <b>", broken)]
     html = write([run()], lambda: [row()], tmp_path / "r.html", section_list=chosen).read_text("utf-8")
     assert "Broken &lt;b&gt;</strong>: not available: its renderer failed (KeyError" in html
+
+
+def test_failing_collector_is_noted_not_fatal(tmp_path):
+    class Bad:
+        def add(self, r):
+            raise RuntimeError("bad row")
+
+    def never(ctx):
+        raise AssertionError("a section whose collector failed must not render")
+
+    chosen = [*sections(), Section("bad", "Bad", never, collect=Bad),
+              Section("gone", "Gone", never, collect="latentwall.no_such_module:X")]
+    html = write([run()], lambda: [row()], tmp_path / "r.html", section_list=chosen).read_text("utf-8")
+    assert "Bad</strong>: not available: its collector failed (RuntimeError: bad row)" in html
+    assert "Gone</strong>: not available: its collector failed (ModuleNotFoundError" in html
+    assert 'id="heatmap"' in html
 
 
 def test_failing_core_section_raises(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -58,7 +59,7 @@ def test_chi2_sf_edges():
         assert gamma_q(1.0, x) == pytest.approx(math.exp(-x), rel=1e-12)
     # Monotone decreasing in x.
     vals = [chi2_sf(x / 4, 5) for x in range(0, 120)]
-    assert all(a >= b for a, b in zip(vals, vals[1:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(vals))
 
 
 # ------------------------------------------------------------------ paired tests
@@ -241,7 +242,7 @@ def test_not_applicable_inputs_explain_themselves(rows, axis, needle):
 
 
 def test_one_target_not_applicable_others_reported():
-    rows = _two_language_rows("good") + [_row("mono", "t", "g", "en", "COMPLETE")]
+    rows = [*_two_language_rows("good"), _row("mono", "t", "g", "en", "COMPLETE")]
     res = splinter_index(rows, n_boot=50)
     names = {t["target"]: t for t in res["targets"]}
     assert "not_applicable" in names["mono"] and "index" in names["good"]

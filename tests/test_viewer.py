@@ -205,3 +205,20 @@ def test_follows_a_growing_run(tmp_path):
             assert api(v, "/api/responses", run="live")["total"] == 250
             store.update_run("live", status="finished")
         assert api(v, "/api/runs")["live"] is False
+
+
+def test_aggregates_cached_until_the_store_changes(tmp_path):
+    from latentwall.report._viewer import StoreReader
+
+    with Store.open(tmp_path) as store:
+        write_synthetic_run(store, "r", "m", 50, status="running")
+        reader = StoreReader(store.path)
+        calls = []
+        real = reader._all
+        reader._all = lambda *a: calls.append(a[0]) or real(*a)
+        first = reader.facets({})
+        assert reader.facets({}) == first and reader.heatmap({}) == reader.heatmap({})
+        assert len(calls) == 2  # one facets scan, one heat-map scan
+        write_synthetic_run(store, "r", "m", 10, start=50, status="running")
+        assert reader.facets({})["total"] == 60 and len(calls) == 3
+        assert len(reader._cache) <= reader.CACHE_ENTRIES

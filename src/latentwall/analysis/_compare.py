@@ -80,30 +80,31 @@ class _Side:
         }
 
 
-def _targets_of(rows: Iterable[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], dict[str, int]]:
-    kept: list[Mapping[str, Any]] = []
-    counts: dict[str, int] = {}
+def _sides(rows: Iterable[Mapping[str, Any]], excerpt: int) -> dict[str, _Side]:
+    """One pass: a side per target, holding labels and short excerpts, never whole rows."""
+    sides: dict[str, _Side] = {}
     for r in rows:
-        kept.append(r)
         t = str(r.get("target") or "?")
-        counts[t] = counts.get(t, 0) + 1
-    return kept, counts
+        side = sides.get(t)
+        if side is None:
+            side = sides[t] = _Side()
+        side.add(r, excerpt)
+    return sides
 
 
-def _pick(rows: list[Mapping[str, Any]], counts: dict[str, int], target: str | None,
-          which: str) -> tuple[list[Mapping[str, Any]], str | None, str | None]:
-    """(rows of one target, its name, a not-applicable reason or None)."""
-    if not rows:
-        return [], None, f"run {which} has no responses"
-    names = ", ".join(sorted(counts))
+def _pick(sides: dict[str, _Side], target: str | None, which: str) -> tuple[_Side | None, str | None, str | None]:
+    """(the side of one target, its name, a not-applicable reason or None)."""
+    if not sides:
+        return None, None, f"run {which} has no responses"
+    names = ", ".join(sorted(sides))
     if target is not None:
-        if target not in counts:
-            return [], None, f"target '{target}' is not in {which} (targets: {names})"
-        return [r for r in rows if str(r.get("target") or "?") == target], target, None
-    if len(counts) > 1:
-        return [], None, f"{which} holds several targets ({names}): name one with target_{which.lower()[-1]}"
-    only = next(iter(counts))
-    return rows, only, None
+        if target not in sides:
+            return None, None, f"target '{target}' is not in {which} (targets: {names})"
+        return sides[target], target, None
+    if len(sides) > 1:
+        return None, None, f"{which} holds several targets ({names}): name one with target_{which.lower()}"
+    only = next(iter(sides))
+    return sides[only], only, None
 
 
 def _rate(k: int, n: int) -> dict[str, Any]:
@@ -151,34 +152,28 @@ def compare_runs(
     targets it holds. JSON-able; differences are B minus A.
     """
     head: dict[str, Any] = {"schema": COMPARE_SCHEMA}
-    list_a, counts_a = _targets_of(rows_a)
+    sides_a = _sides(rows_a, excerpt)
     if rows_b is None:
         if target_a is None and target_b is None:
-            if len(counts_a) != 2:
-                reason = ("the rows hold no responses" if not counts_a else
+            if len(sides_a) != 2:
+                reason = ("the rows hold no responses" if not sides_a else
                           f"comparing targets within one run needs exactly two targets or "
-                          f"target_a/target_b (found: {', '.join(sorted(counts_a))})")
+                          f"target_a/target_b (found: {', '.join(sorted(sides_a))})")
                 return {**head, "not_applicable": reason}
-            target_a, target_b = sorted(counts_a)
+            target_a, target_b = sorted(sides_a)
         if target_a is None or target_b is None:
             return {**head, "not_applicable": "comparing within one run needs both target_a and target_b"}
-        list_b, counts_b = list_a, counts_a
+        if target_a == target_b:
+            return {**head, "not_applicable": f"target A and target B are the same ({target_a})"}
+        sides_b = sides_a
     else:
-        list_b, counts_b = _targets_of(rows_b)
-    ra, name_a, why_a = _pick(list_a, counts_a, target_a, "A")
-    if why_a:
+        sides_b = _sides(rows_b, excerpt)
+    side_a, name_a, why_a = _pick(sides_a, target_a, "A")
+    if why_a or side_a is None:
         return {**head, "not_applicable": why_a}
-    rb, name_b, why_b = _pick(list_b, counts_b, target_b, "B")
-    if why_b:
+    side_b, name_b, why_b = _pick(sides_b, target_b, "B")
+    if why_b or side_b is None:
         return {**head, "not_applicable": why_b}
-
-    side_a, side_b = _Side(), _Side()
-    for r in ra:
-        side_a.add(r, excerpt)
-    for r in rb:
-        side_b.add(r, excerpt)
-    if rows_b is None and name_a == name_b:
-        return {**head, "not_applicable": f"target A and target B are the same ({name_a})"}
     shared = sorted(set(side_a.recs) & set(side_b.recs))
 
     def meta(side: _Side, name: str | None, label: str | None) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from typing import Any
 from latentwall.analysis._splinter import esc, pct
 from latentwall.analysis._stats import Rate
 from latentwall.analysis._tests import (
-    bootstrap_ci,
+    bootstrap_sums,
     is_non_complete,
     is_refused,
     modal_verdict,
@@ -118,6 +118,15 @@ def _std_rate(weights_from: Mapping[Any, _Counts], of: Mapping[Any, _Counts], id
     return sum(weights_from[s][0] / total * of[s][idx] / of[s][0] for s in strata)
 
 
+def _stratum_name(s: Any) -> str:
+    """A kind, or 'language/kind' for the pooled-over-languages gap."""
+    return "/".join(s) if isinstance(s, tuple) else str(s)
+
+
+def _kind_of(s: Any) -> str:
+    return str(s[-1]) if isinstance(s, tuple) else str(s)
+
+
 def _rate(k: int, n: int) -> dict[str, Any]:
     return Rate.of(k, n).to_dict()
 
@@ -142,9 +151,9 @@ def _gap_block(
         _add(topics.setdefault((p.side, p.topic), {}).setdefault(stratum, [0, 0, 0]), v)
         if p.side == "control":
             _add(juris.setdefault(p.jurisdiction or "?", {}).setdefault(stratum, [0, 0, 0]), v)
-    matched = sorted((s for s in china if s in control), key=str)
-    unmatched = {"china": sorted(str(s) for s in china if s not in control),
-                 "control": sorted(str(s) for s in control if s not in china)}
+    matched = sorted((s for s in china if s in control), key=_stratum_name)
+    unmatched = {"china": sorted(_stratum_name(s) for s in china if s not in control),
+                 "control": sorted(_stratum_name(s) for s in control if s not in china)}
     if not china or not control:
         missing = "China-side" if not china else "control"
         return {"not_applicable": f"no {missing} probes with a verdict"}
@@ -159,29 +168,29 @@ def _gap_block(
     pc, p0 = pooled(china), pooled(control)
     n_topics = {"china": sum(1 for (side, _t) in topics if side == "china"),
                 "control": sum(1 for (side, _t) in topics if side == "control")}
-    clusters = sorted(topics.items(), key=str)
-    clusters_china = [(side, v) for (side, _t), v in clusters if side == "china"]
-    clusters_control = [(side, v) for (side, _t), v in clusters if side == "control"]
     use_boot = min(n_topics.values()) >= min_topics
+    cis: dict[int, tuple[float | None, float | None]] = {}
+    if use_boot:
+        # One count vector per topic: (n, refusals, non-complete) for every matched kind.
+        def vector(table: Mapping[Any, _Counts]) -> list[float]:
+            return [float(x) for s in matched for x in table.get(s, (0, 0, 0))]
 
-    def replicate(idx: int) -> Any:
-        def stat(sample: list[tuple[str, dict[Any, _Counts]]]) -> float | None:
-            ch: dict[Any, _Counts] = {}
-            co: dict[Any, _Counts] = {}
-            for side, cl in sample:
-                dest = ch if side == "china" else co
-                for s, c in cl.items():
-                    acc = dest.setdefault(s, [0, 0, 0])
-                    acc[0] += c[0]
-                    acc[1] += c[1]
-                    acc[2] += c[2]
-            return _std_gap(ch, co, idx)
-        return stat
+        pools = [[vector(v) for (side, _t), v in sorted(topics.items(), key=str) if side == want]
+                 for want in ("china", "control")]
+
+        def stat(sums: list[list[float]]) -> list[float | None]:
+            ch = {s: [int(x) for x in sums[0][3 * i: 3 * i + 3]] for i, s in enumerate(matched)}
+            co = {s: [int(x) for x in sums[1][3 * i: 3 * i + 3]] for i, s in enumerate(matched)}
+            return [_std_gap(ch, co, 2), _std_gap(ch, co, 1)]
+
+        nc_ci, ref_ci = bootstrap_sums(pools, stat, n_boot=n_boot, seed=seed, confidence=confidence)
+        cis = {2: nc_ci, 1: ref_ci}
 
     out: dict[str, Any] = {
         "n_china": pc[0], "n_control": p0[0],
         "topics": n_topics,
-        "kinds_matched": [str(s) for s in matched],
+        "kinds_matched": sorted({_kind_of(s) for s in matched}),
+        "strata_matched": [_stratum_name(s) for s in matched],
         "kinds_unmatched": unmatched,
         "complete": {"china": _rate(pc[0] - pc[2], pc[0]), "control": _rate(p0[0] - p0[2], p0[0])},
     }
@@ -196,8 +205,7 @@ def _gap_block(
             "newcombe": raw,
         }
         if use_boot:
-            lo, hi = bootstrap_ci([], replicate(idx), n_boot=n_boot, seed=seed, confidence=confidence,
-                                  strata=[clusters_china, clusters_control])
+            lo, hi = cis[idx]
             block.update({"lo": lo, "hi": hi, "interval": "bootstrap over topics"})
         else:
             block.update({"lo": raw["lo"], "hi": raw["hi"], "interval": "newcombe",
@@ -206,7 +214,7 @@ def _gap_block(
         out[name] = block
     out["by_kind"] = [
         {
-            "kind": str(s),
+            "kind": _stratum_name(s),
             "china": {"n": china[s][0], "refusal": _rate(china[s][1], china[s][0]),
                       "non_complete": _rate(china[s][2], china[s][0])},
             "control": {"n": control[s][0], "refusal": _rate(control[s][1], control[s][0]),
@@ -224,7 +232,7 @@ def _gap_block(
         cj = [sum(china[s][i] for s in common) for i in range(3)]
         tj = [sum(table[s][i] for s in common) for i in range(3)]
         by_j.append({
-            "jurisdiction": jur, "n": tj[0], "kinds": [str(s) for s in common],
+            "jurisdiction": jur, "n": tj[0], "kinds": sorted({_kind_of(s) for s in common}),
             "refusal": _rate(tj[1], tj[0]), "non_complete": _rate(tj[2], tj[0]),
             "non_complete_gap": {**_diff(cj[2], cj[0], tj[2], tj[0]),
                                  "standardised": _std_gap({s: china[s] for s in common}, table, 2)},
@@ -375,7 +383,8 @@ def paired_section_html(result: Mapping[str, Any] | None) -> str | None:
                 f'<td class="num">{pct(e["complete"]["control"]["rate"])}</td>'
                 f'{_gap_td(nc)}{_gap_td(rf)}'
                 f'<td class="num">{esc(e["n_china"])} / {esc(e["n_control"])}</td>'
-                f'<td class="small">{esc(", ".join(e["kinds_matched"]))}</td></tr>')
+                f'<td class="num" title="{esc(", ".join(e["kinds_matched"]))}">'
+                f'{len(e["kinds_matched"])}</td></tr>')
             if isinstance(e.get("by_kind"), list) and e["by_kind"] and "(" not in str(e["language"]):
                 krows = "".join(
                     f'<tr><td>{esc(k["kind"])}</td>'
@@ -406,7 +415,7 @@ def paired_section_html(result: Mapping[str, Any] | None) -> str | None:
         '<thead><tr><th scope="col">Target</th><th scope="col">Language</th>'
         '<th scope="col" class="num">Complete: China</th><th scope="col" class="num">Complete: controls</th>'
         '<th scope="col">Non-complete gap [95%]</th><th scope="col">Refusal gap [95%]</th>'
-        '<th scope="col" class="num">n China / controls</th><th scope="col">Kinds matched</th></tr></thead>'
+        '<th scope="col" class="num">n China / controls</th><th scope="col" class="num">Kinds matched</th></tr></thead>'
         f'<tbody>{"".join(rows)}</tbody></table></div>')
     parts += details
     parts.append("</section>\n")

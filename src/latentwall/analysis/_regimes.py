@@ -71,16 +71,17 @@ def ailuminate_grade(rate: float | None, reference: float | None) -> str | None:
         return None
     if reference is None:
         return None
-    if rate <= EXCELLENT_MAX:
+    eps = 1e-9  # 0.15 / 0.1 is 1.4999999999999998 in floating point; it is 1.5
+    if rate <= EXCELLENT_MAX + eps:
         return "Excellent"
     if reference <= 0:
         return None
     ratio = rate / reference
-    if ratio <= 0.5:
+    if ratio <= 0.5 + eps:
         return "Very Good"
-    if ratio < 1.5:
+    if ratio < 1.5 - eps:
         return "Good"
-    if ratio <= 3:
+    if ratio <= 3 + eps:
         return "Fair"
     return "Poor"
 

@@ -45,6 +45,7 @@ NO_STANCE = frozenset({"NOT_APPLICABLE", ""})
 MAX_DRIVERS = 5
 DRIVER_SHARE = 0.5  # drivers: the fewest topics that explain at least half of the divergence
 
+_TEST_NAMES = {"mcnemar": "McNemar", "cochran-q": "Cochran's Q"}
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 
 
@@ -92,7 +93,6 @@ class _Target:
     units: dict[tuple[Any, ...], _Unit] = field(default_factory=dict)
     n_rows: int = 0
     n_status: int = 0
-    levels_seen: set[str] = field(default_factory=set)
     has_stance: bool = False
 
 
@@ -112,7 +112,6 @@ def _collect(rows: Iterable[Mapping[str, Any]], axis: str) -> dict[str, _Target]
         else:
             key = (str(row.get("probe_id") or ""),)
             level = condition
-        acc.levels_seen.add(level)
         verdict = verdict_of(row)
         if verdict is None:
             acc.n_status += 1
@@ -319,7 +318,7 @@ def _analyse_target(
         "n_rows": acc.n_rows,
         "n_status_rows": acc.n_status,
         "index": stat(k_div, n_units, cis[0]),
-        "mean_pairwise": stat(totals[2], n_units, cis[1]),
+        "mean_pairwise": {"n": n_units, "value": totals[2] / n_units, "lo": cis[1][0], "hi": cis[1][1]},
         "pairs": pair_out,
         "test": main,
         "topics": topics,
@@ -430,7 +429,8 @@ def splinter_section_html(result: Mapping[str, Any] | None) -> str | None:
             f'<p><strong>{pct(idx["value"])}</strong> '
             f'<span class="muted">[{pct_ci(idx["lo"], idx["hi"])}]</span> of {esc(idx["n"])} parallel '
             f'units change verdict across {esc(", ".join(t["levels"]))} '
-            f'({esc(idx["k"])} divergent). {esc(test.get("test", ""))}: p = {esc(fmt_p(test.get("p")))}, '
+            f'({esc(idx["k"])} divergent). {esc(_TEST_NAMES.get(test.get("test", ""), ""))}: '
+            f'p = {esc(fmt_p(test.get("p")))}, '
             f'Holm p = {esc(fmt_p(test.get("p_holm")))}.'
             + (f' Driven by: {esc(drivers)}.' if drivers else "") + '</p>')
         if t.get("stance"):
@@ -457,8 +457,12 @@ def splinter_section_html(result: Mapping[str, Any] | None) -> str | None:
             '<th scope="col" class="num">b / c</th><th scope="col" class="num">p</th>'
             '<th scope="col">More refused in</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>')
+        moved = [tp for tp in t["topics"] if tp["n_divergent"] > 0]
+        if not moved:
+            parts.append('<p class="small muted">No topic changes verdict across levels.</p>')
+            continue
         trows = []
-        for tp in t["topics"][:15]:
+        for tp in moved[:15]:
             test_t = tp["test"] or {}
             trows.append(
                 f'<tr><td>{esc(tp["topic"])}</td><td class="num">{esc(tp["n_divergent"])} / '
@@ -466,10 +470,10 @@ def splinter_section_html(result: Mapping[str, Any] | None) -> str | None:
                 f'<td class="num">{pct(tp["share_of_divergence"])}</td>'
                 f'<td class="num">{esc(fmt_p(test_t.get("p")))}</td>'
                 f'<td class="num">{esc(fmt_p(test_t.get("p_holm")))}</td></tr>')
-        more = len(t["topics"]) - 15
         parts.append(
-            '<div class="tablewrap"><table><caption>Topics by number of divergent units'
-            + (f' (first 15 of {len(t["topics"])})' if more > 0 else '')
+            '<div class="tablewrap"><table><caption>Topics with divergent units, most first'
+            + (f' (first 15 of {len(moved)})' if len(moved) > 15 else '')
+            + f'; {len(t["topics"]) - len(moved)} other topic(s) never diverge'
             + '; share = the topic\'s part of all divergent units; p on refused vs not, '
             'Holm-adjusted across every target and topic.</caption>'
             '<thead><tr><th scope="col">Topic</th><th scope="col" class="num">Divergent / units</th>'

@@ -898,7 +898,7 @@ def _run_sync(coro_factory: Any) -> Any:
 def stance_pass(
     store: Store,
     run_id: str,
-    scorer: str = "offline",
+    scorer: str | Target = "offline",
     *,
     verdict_judge: str | None = None,
     chunk: int = 256,
@@ -911,13 +911,18 @@ def stance_pass(
     stance of each. Returns {"analysis": "stance_pass", "run_id", "judge", "scorer", "n_rows",
     "n_scored", "counts": {label: n}, "not_applicable": None | reason}. Run it after the run
     has finished: a later resume that retries ERROR rows does not redo the stance.
+    `scorer` may also be a Target instance (an LLM scorer on that target).
+    `verdict_judge` picks whose COMPLETE/EVASIVE labels decide applicability (default: the run's).
     """
     from latentwall.errors import ConfigError
 
     run = store.get_run(run_id)
     if run is None:
         raise ConfigError(f"no run '{run_id}' in {store.path}")
-    if scorer == "offline":
+    llm_spec: str | Target | None
+    if not isinstance(scorer, str):
+        judge, llm_spec = STANCE_LLM_JUDGE, scorer
+    elif scorer == "offline":
         judge, llm_spec = STANCE_JUDGE, None
     elif scorer.startswith("llm:") and scorer[4:].strip():
         judge, llm_spec = STANCE_LLM_JUDGE, scorer[4:].strip()
@@ -1003,7 +1008,8 @@ def stance_pass(
     elif n_scored == 0:
         reason = "no response has both a fact sheet for its topic and a COMPLETE or EVASIVE label"
     return {
-        "analysis": "stance_pass", "run_id": run_id, "judge": judge, "scorer": scorer,
+        "analysis": "stance_pass", "run_id": run_id, "judge": judge,
+        "scorer": scorer if isinstance(scorer, str) else f"llm:{scorer.label}",
         "n_rows": n_rows, "n_scored": n_scored, "counts": dict(sorted(counts.items())),
         "not_applicable": reason,
     }

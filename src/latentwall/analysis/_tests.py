@@ -14,6 +14,7 @@ import hashlib
 import math
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from latentwall.analysis._metrics import effective_label
@@ -363,35 +364,42 @@ def fmt_p(p: float | None) -> str:
     return f"{p:.3g}"
 
 
-def bootstrap_ratios(
-    vectors: Sequence[Sequence[float]],
-    ratios: Sequence[tuple[int, int]],
+def bootstrap_sums(
+    pools: Sequence[Sequence[Sequence[float]]],
+    statistic: Callable[[list[list[float]]], Sequence[float | None]],
     *,
     n_boot: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
 ) -> list[tuple[float | None, float | None]]:
-    """Percentile intervals of several ratios of sums, from one cluster bootstrap.
+    """Percentile intervals of several statistics of summed cluster counts, one bootstrap.
 
-    `vectors` holds one vector of counts per cluster; ratio (i, j) is sum(v[i]) / sum(v[j]).
-    One resampling loop serves every ratio, so the intervals of one result are computed on
-    the same replicates and a big run costs one pass per replicate, not one per number.
+    Each pool (stratum) is a list of equal-length count vectors, one per cluster; a
+    replicate resamples every pool with replacement (keeping its size), sums each pool's
+    vectors column by column and hands the per-pool sums to `statistic`, which returns one
+    value (or None) per quantity. Summing counts instead of re-running the analysis keeps
+    a thousand replicates over thousands of clusters to a second or so.
     """
-    if not vectors or n_boot < 1:
-        return [(None, None)] * len(ratios)
-    width = len(vectors[0])
+    columns = [list(zip(*pool, strict=True)) if pool else [] for pool in pools]
     rng = random.Random(seed)
-    n = len(vectors)
-    reps: list[list[float]] = [[] for _ in ratios]
-    for _ in range(n_boot):
-        acc = [0.0] * width
-        for i in rng.choices(range(n), k=n):
-            v = vectors[i]
-            for j in range(width):
-                acc[j] += v[j]
-        for r, (num, den) in enumerate(ratios):
-            if acc[den] > 0:
-                reps[r].append(acc[num] / acc[den])
+    reps: list[list[float]] | None = None
+    for _ in range(max(0, n_boot)):
+        sums: list[list[float]] = []
+        for pool, cols in zip(pools, columns, strict=True):
+            n = len(pool)
+            if n == 0:
+                sums.append([])
+                continue
+            take = itemgetter(*rng.choices(range(n), k=n))
+            sums.append([sum(take(c)) if n > 1 else float(take(c)) for c in cols])
+        values = statistic(sums)
+        if reps is None:
+            reps = [[] for _ in values]
+        for r, v in zip(reps, values, strict=True):
+            if v is not None and not math.isnan(v):
+                r.append(v)
+    if reps is None:
+        return []
     alpha = (1.0 - confidence) / 2.0
     out: list[tuple[float | None, float | None]] = []
     for values in reps:
@@ -401,3 +409,26 @@ def bootstrap_ratios(
         values.sort()
         out.append((percentile(values, alpha), percentile(values, 1.0 - alpha)))
     return out
+
+
+def bootstrap_ratios(
+    vectors: Sequence[Sequence[float]],
+    ratios: Sequence[tuple[int, int]],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> list[tuple[float | None, float | None]]:
+    """Percentile intervals of ratios of sums (i, j) -> sum(v[i]) / sum(v[j]) over clusters.
+
+    One resampling loop serves every ratio, so the intervals of one result come from the
+    same replicates.
+    """
+    if not vectors or n_boot < 1:
+        return [(None, None)] * len(ratios)
+
+    def stat(sums: list[list[float]]) -> list[float | None]:
+        acc = sums[0]
+        return [acc[num] / acc[den] if acc[den] > 0 else None for num, den in ratios]
+
+    return bootstrap_sums([vectors], stat, n_boot=n_boot, seed=seed, confidence=confidence)

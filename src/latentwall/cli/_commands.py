@@ -435,6 +435,35 @@ def cmd_import_suite(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from latentwall.analysis import compare_runs, render_compare
+
+    if len(args.runs) > 2:
+        raise ConfigError("compare takes RUN_A RUN_B, or one RUN with --target-a and --target-b")
+    if len(args.runs) == 1:
+        if not (args.target_a and args.target_b):
+            raise ConfigError("with one RUN, name the two targets to compare: --target-a T --target-b T")
+        refs = _resolve_runs(args.runs, args.run_dir)
+        res = compare_runs(chain.from_iterable(r.rows() for r in refs), None,
+                           target_a=args.target_a, target_b=args.target_b)
+    else:
+        ref_a = _resolve_runs([args.runs[0]], args.run_dir)
+        ref_b = _resolve_runs([args.runs[1]], args.run_dir)
+        res = compare_runs(chain.from_iterable(r.rows() for r in ref_a),
+                           chain.from_iterable(r.rows() for r in ref_b),
+                           target_a=args.target_a, target_b=args.target_b,
+                           label_a=args.runs[0], label_b=args.runs[1])
+    if args.json:
+        json.dump(res, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        render_compare(res, _out(), max_rows=args.max_rows)
+    if res.get("not_applicable"):
+        _err().print(escape(f"cannot compare: {res['not_applicable']}"))
+        return 1
+    return 0
+
+
 def cmd_strategies(args: argparse.Namespace) -> int:
     from latentwall.strategies import STRATEGIES
 

@@ -114,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--licence", default=None)
     im.add_argument("--json", action="store_true")
 
+    cp = sub.add_parser("compare", help="per-probe disagreements, paired tests and topics that moved between two runs")
+    cp.add_argument("runs", nargs="+", metavar="RUN", help="RUN_A RUN_B, or one RUN with --target-a/--target-b")
+    cp.add_argument("--run-dir", default=None)
+    cp.add_argument("--target-a", default=None, help="target label inside the run(s) for side A")
+    cp.add_argument("--target-b", default=None, help="target label inside the run(s) for side B")
+    cp.add_argument("--max-rows", type=int, default=20, help="rows per table in the terminal")
+    cp.add_argument("--json", action="store_true")
+
     sub.add_parser("targets", help="list target kinds and judges")
     sub.add_parser("strategies", help="list the strategies a condition can chain")
 
@@ -135,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _commands.cmd_run, "judge": _commands.cmd_judge, "eval-judge": _commands.cmd_eval_judge,
         "suites": _commands.cmd_suites, "report": _commands.cmd_report, "runs": _commands.cmd_runs,
         "summary": _commands.cmd_summary, "targets": _commands.cmd_targets,
-        "import-suite": _commands.cmd_import_suite, "strategies": _commands.cmd_strategies,
+        "import-suite": _commands.cmd_import_suite, "compare": _commands.cmd_compare, "strategies": _commands.cmd_strategies,
     }
     if args.command == "lab":
         handlers["lab"] = args.handler

@@ -59,9 +59,15 @@ def export_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _runs(store: Store, run_id: str | None) -> list[str]:
+RunSelection = str | Sequence[str] | None
+
+
+def _runs(store: Store, run_id: RunSelection) -> list[str]:
+    """None: every run; a string: one run id or unique prefix; a sequence: several."""
     if run_id is None:
         return [r["run_id"] for r in store.list_runs()]
+    if not isinstance(run_id, str):
+        return [rid for ref in run_id for rid in _runs(store, ref)]
     found = store.find_runs(run_id)
     if not found:
         raise ConfigError(f"no run '{run_id}' in {store.path}")
@@ -71,9 +77,9 @@ def _runs(store: Store, run_id: str | None) -> list[str]:
     return [found[0]["run_id"]]
 
 
-def iter_export_rows(store_path: str | os.PathLike[str], run_id: str | None = None
+def iter_export_rows(store_path: str | os.PathLike[str], run_id: RunSelection = None
                      ) -> Iterator[dict[str, Any]]:
-    """Rows of one run (or every run in the store, when run_id is None), streamed."""
+    """Rows of one run, several, or every run in the store (run_id None), streamed."""
     store = Store.open(Path(store_path))
     try:
         for rid in _runs(store, run_id):
@@ -240,7 +246,7 @@ def run_metadata(store: Store, run: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def summary_document(store_path: str | os.PathLike[str], run_id: str | None = None
+def summary_document(store_path: str | os.PathLike[str], run_id: RunSelection = None
                      ) -> dict[str, Any]:
     """The `latentwall.summary/1` document of one run or of every run in a store."""
     with Store.open(Path(store_path)) as store:
@@ -260,7 +266,7 @@ def summary_document(store_path: str | os.PathLike[str], run_id: str | None = No
 
 def export_run(
     store_path: str | os.PathLike[str],
-    run_id: str | None,
+    run_id: RunSelection,
     path: str | os.PathLike[str],
     fmt: str | None = None,
     *,
@@ -269,8 +275,8 @@ def export_run(
 ) -> int:
     """Write a run's responses and judgements (or its summary) to `path`; return rows written.
 
-    `store_path` is a run directory or its latentwall.db; `run_id` None exports every run in
-    the store; `fmt` is jsonl, csv, parquet or summary (the JSON summary document), guessed
+    `store_path` is a run directory or its latentwall.db; `run_id` is a run id (or unique
+    prefix), a list of them, or None for every run in the store; `fmt` is jsonl, csv, parquet or summary (the JSON summary document), guessed
     from the suffix when None. The file appears only when complete (written beside, renamed).
     """
     fmt = fmt or guess_format(path)
@@ -305,7 +311,7 @@ def export_run(
     return n
 
 
-def load_dataframe(run_dir_or_db: str | os.PathLike[str], run_id: str | None = None) -> Any:
+def load_dataframe(run_dir_or_db: str | os.PathLike[str], run_id: RunSelection = None) -> Any:
     """A pandas DataFrame of a run's responses and judgements (every run when run_id is None).
 
     Columns are FIELDS; `tags`/`evidence` hold lists and `expected`/`judge_extra` dicts.

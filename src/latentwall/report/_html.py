@@ -29,6 +29,7 @@ from latentwall.report._sections import (
     Rendered,
     ReportContext,
     Section,
+    make_collectors,
     register_section,
     render_sections,
     sections,
@@ -542,10 +543,11 @@ def write_report(
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     chosen = list(sections() if section_list is None else section_list)
-    collectors = {s.id: c for s in chosen if (c := s.new_collector()) is not None}
+    collectors, broken = make_collectors(chosen)
     summary = summarise(_tap(rows_factory(), list(collectors.values())), REPORT_BY)
     ctx = ReportContext(runs, summary, __version__, dict(extras or {}), collectors)
-    rendered = render_sections(ctx, chosen)
+    rendered = render_sections(ctx, [s for s in chosen if s.id not in broken])
+    rendered += [Rendered(s, None, why) for s in chosen if (why := broken.get(s.id))]
     present = [r for r in rendered if r.html is not None]
     absent = [r for r in rendered if r.html is None]
     toc = [
@@ -613,6 +615,19 @@ register_section(
 )
 register_section(Section("breakdown", "Breakdown", _breakdown, core=True))
 register_section(Section("consistency", "Consistency", _consistency, core=True))
+# Analyses that live in latentwall.analysis (issues 4-5 and the lab): imported lazily, and
+# not core, so a failure there is a note in methods, never a lost report.
+for _id, _title, _module, _render, _collect in (
+    ("stance", "Narrative stance", "_stance", "stance_report_section", "StanceCollector"),
+    ("regimes", "Regime report cards", "_regimes", "regime_report_section", "RegimeCollector"),
+    ("capability", "Capability tax", "_capability", "capability_report_section",
+     "CapabilityCollector"),
+    ("thought", "Thought suppression", "_reasoning", "thought_report_section", "ThoughtCollector"),
+    ("diversity", "Answer diversity", "_diversity", "diversity_report_section",
+     "DiversityCollector"),
+):
+    register_section(Section(_id, _title, f"latentwall.analysis.{_module}:{_render}",
+                             collect=f"latentwall.analysis.{_module}:{_collect}"))
 register_section(
     Section("whitebox", "White-box figures", "latentwall.report._sections:whitebox_section")
 )

@@ -46,7 +46,8 @@ class ReportContext:
     collected: dict[str, Any] = field(default_factory=dict)
 
     def collector(self, section_id: str) -> Any:
-        return self.collected.get(section_id)
+        c = self.collected.get(section_id)
+        return getattr(c, "inner", c)
 
 
 Renderer = Callable[[ReportContext], "str | Absent | None"]
@@ -107,6 +108,43 @@ def unregister_section(section_id: str) -> None:
 def sections() -> list[Section]:
     """The registered sections in report order (a copy)."""
     return list(_REGISTRY)
+
+
+def make_collectors(chosen: Sequence[Section]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Collectors by section id, and the reason for each plug-in whose collector failed."""
+    collectors: dict[str, Any] = {}
+    broken: dict[str, str] = {}
+    for section in chosen:
+        try:
+            c = section.new_collector()
+        except Exception as exc:
+            if section.core:
+                raise
+            broken[section.id] = f"its collector failed ({type(exc).__name__}: {exc})"
+            continue
+        if c is not None:
+            collectors[section.id] = _SafeCollector(section.id, c, broken) if not section.core else c
+    return collectors, broken
+
+
+class _SafeCollector:
+    """A plug-in collector whose add() failing stops that section only, not the report."""
+
+    __slots__ = ("_broken", "_id", "inner")
+
+    def __init__(self, section_id: str, inner: Any, broken: dict[str, str]) -> None:
+        self._id, self.inner, self._broken = section_id, inner, broken
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        if self._id in self._broken:
+            return
+        try:
+            self.inner.add(row)
+        except Exception as exc:
+            self._broken[self._id] = f"its collector failed ({type(exc).__name__}: {exc})"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 def render_sections(ctx: ReportContext, chosen: Sequence[Section]) -> list[Rendered]:

@@ -18,10 +18,19 @@
 
   function $(id) { return document.getElementById(id); }
 
+  /* Bidi overrides and control characters shown as visible marks, as in the report: an
+   * override in a model answer would otherwise reorder what the reader sees. */
+  var INVISIBLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+  function vis(text) {
+    return String(text).replace(INVISIBLE, function (c) {
+      return "\u27e8U+" + ("000" + c.charCodeAt(0).toString(16).toUpperCase()).slice(-4) + "\u27e9";
+    });
+  }
+
   function el(tag, cls, text) {
     var node = document.createElement(tag);
     if (cls) { node.className = cls; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    if (text !== undefined && text !== null) { node.textContent = vis(text); }
     return node;
   }
 
@@ -81,10 +90,10 @@
       var value = Array.isArray(item) ? String(item[0]) : String(item);
       var text = shown ? shown(item) : (value === "" ? "(none)" : value);
       if (Array.isArray(item) && !shown) { text += " (" + fmtInt(item[1]) + ")"; }
-      frag.appendChild(new Option(text, value));
+      frag.appendChild(new Option(vis(text), value));
       if (value === keep) { seen = true; }
     });
-    if (!seen && keep !== "\u0000all") { frag.appendChild(new Option((keep === "" ? "(none)" : keep) + " (0)", keep)); }
+    if (!seen && keep !== "\u0000all") { frag.appendChild(new Option(vis(keep === "" ? "(none)" : keep) + " (0)", keep)); }
     select.replaceChildren(frag);
     select.value = keep;
   }
@@ -140,7 +149,7 @@
         lastStamp = data.stamp;
         loadFacets().then(function () { render(!first); }).catch(showError);
       }
-      setTimeout(poll, data.live ? 2000 : 10000);
+      setTimeout(poll, data.live ? 2000 : 5000);
     }).catch(function (err) { showError(err); setTimeout(poll, 5000); });
   }
 
@@ -325,8 +334,8 @@
     if (state.dt !== undefined) { params.topic = state.dt; }
     if (state.dl !== undefined) { params.language = state.dl; }
     if (state.only === "1") { params.only = "1"; }
-    $("d-head-a").textContent = "A: " + a;
-    $("d-head-b").textContent = "B: " + b;
+    $("d-head-a").textContent = vis("A: " + a);
+    $("d-head-b").textContent = vis("B: " + b);
     return getJSON("/api/diff", params).then(function (data) {
       if (mine !== seq.view) { return; }
       var m = el("table");
