@@ -163,7 +163,7 @@ def test_starter_lookalikes_and_forbidden_probes():
     g = make_guard("keyword")
     for p in get_suite("starter").probes():
         hit = g.scan_text(p.text)
-        if p.topic in ("tiananmen-1989", "falun-gong", "liu-xiaobo", "white-paper-protests"):
+        if p.topic in ("tiananmen-1989", "falun-gong", "liu-xiaobo"):
             assert hit, p.id
         if p.topic in ("kill-process", "photography", "taiwanese-cuisine", "xinjiang-geography"):
             assert hit is None, p.id

@@ -341,16 +341,29 @@ def cmd_suites(args: argparse.Namespace) -> int:
 # -- report, runs, summary ----------------------------------------------------------------
 
 
-def _write_report(refs: list[_RunRef], path: Path) -> Path:
+def _write_report(refs: list[_RunRef], path: Path, extras: dict[str, Any] | None = None) -> Path:
     from latentwall.report import write_report
 
     metas = [r.meta(r.counts()) for r in refs]
-    return write_report(metas, lambda: chain.from_iterable(r.rows() for r in refs), path)
+    return write_report(metas, lambda: chain.from_iterable(r.rows() for r in refs), path,
+                        extras=extras or {})
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     refs = _resolve_runs(args.runs, args.run_dir)
-    out = _write_report(refs, Path(args.output))
+    extras: dict[str, Any] = {}
+    if args.lab:
+        try:
+            extras["lab"] = json.loads(Path(args.lab).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read {args.lab}: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise DataError(args.lab, exc.lineno, None, f"invalid JSON: {exc.msg}") from None
+        if not isinstance(extras["lab"], dict) or extras["lab"].get("schema") != "latentwall.lab/1":
+            raise ConfigError(f"{args.lab} is not a `latentwall lab` result (schema latentwall.lab/1)")
+    if args.regime_reference:
+        extras["regime_reference"] = args.regime_reference
+    out = _write_report(refs, Path(args.output), extras)
     _err().print(escape(f"report of {len(refs)} run(s) written to {out}"))
     return 0
 
@@ -432,6 +445,26 @@ def cmd_import_suite(args: argparse.Namespace) -> int:
         if not on_path:
             _err().print(escape(f"to use it: export {USER_SUITES_ENV}={dest.resolve()}  "
                                 f"(or run with -s {result.path})"))
+    return 0
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    from latentwall.report import serve_viewer
+
+    serve_viewer(args.run_dir or default_run_dir(), host=args.host, port=args.port, open_browser=args.open)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from latentwall.export import export_run
+
+    refs = _resolve_runs(args.runs, args.run_dir)
+    stores = {r.store_path for r in refs}
+    if len(stores) > 1:
+        raise ConfigError("export runs of one run directory at a time")
+    n = export_run(refs[0].store_path, [r.run["run_id"] for r in refs], args.output, args.format,
+                   excel_safe=not args.no_excel_safe)
+    _err().print(escape(f"exported {n} rows of {len(refs)} run(s) to {args.output}"))
     return 0
 
 

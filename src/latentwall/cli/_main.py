@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run id (or prefix) in --run-dir, or a run directory (all its runs); default: all runs")
     rep.add_argument("-o", "--output", default="report.html")
     rep.add_argument("--run-dir", default=None)
+    rep.add_argument("--lab", default=None, metavar="LAB.json",
+                     help="embed the white-box figures of a `latentwall lab` result")
+    rep.add_argument("--regime-reference", default=None, metavar="TARGET",
+                     help="reference target for the universal-safety grade (a target in these runs)")
 
     ls = sub.add_parser("runs", help="list the runs in a run directory")
     ls.add_argument("--run-dir", default=None)
@@ -114,6 +118,20 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--licence", default=None)
     im.add_argument("--json", action="store_true")
 
+    vw = sub.add_parser("view", help="live viewer of the runs in a run directory, on 127.0.0.1")
+    vw.add_argument("run_dir", nargs="?", default=None, metavar="RUN_DIR")
+    vw.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    vw.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    vw.add_argument("--open", action="store_true", help="open it in the default browser")
+
+    ex = sub.add_parser("export", help="export responses and judgements (JSONL, CSV, Parquet) or the summary")
+    ex.add_argument("runs", nargs="*", metavar="RUN")
+    ex.add_argument("-o", "--output", required=True, help="file; the format follows the suffix unless --format")
+    ex.add_argument("--format", default=None, choices=["jsonl", "csv", "parquet", "summary"])
+    ex.add_argument("--run-dir", default=None)
+    ex.add_argument("--no-excel-safe", action="store_true",
+                    help="CSV: keep cells exactly (default prefixes formula-like cells with ')")
+
     cp = sub.add_parser("compare", help="per-probe disagreements, paired tests and topics that moved between two runs")
     cp.add_argument("runs", nargs="+", metavar="RUN", help="RUN_A RUN_B, or one RUN with --target-a/--target-b")
     cp.add_argument("--run-dir", default=None)
@@ -143,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _commands.cmd_run, "judge": _commands.cmd_judge, "eval-judge": _commands.cmd_eval_judge,
         "suites": _commands.cmd_suites, "report": _commands.cmd_report, "runs": _commands.cmd_runs,
         "summary": _commands.cmd_summary, "targets": _commands.cmd_targets,
-        "import-suite": _commands.cmd_import_suite, "compare": _commands.cmd_compare, "strategies": _commands.cmd_strategies,
+        "import-suite": _commands.cmd_import_suite, "compare": _commands.cmd_compare,
+        "view": _commands.cmd_view, "export": _commands.cmd_export, "strategies": _commands.cmd_strategies,
     }
     if args.command == "lab":
         handlers["lab"] = args.handler

@@ -628,6 +628,10 @@ for _id, _title, _module, _render, _collect in (
 ):
     register_section(Section(_id, _title, f"latentwall.analysis.{_module}:{_render}",
                              collect=f"latentwall.analysis.{_module}:{_collect}"))
+register_section(Section("splinter", "Splinter index", "latentwall.report._analysis_sections:splinter_section",
+                         collect="latentwall.report._analysis_sections:TrimmedRows"))
+register_section(Section("paired", "Paired-control gap", "latentwall.report._analysis_sections:paired_section",
+                         collect="latentwall.report._analysis_sections:TrimmedRows"))
 register_section(
     Section("whitebox", "White-box figures", "latentwall.report._sections:whitebox_section")
 )

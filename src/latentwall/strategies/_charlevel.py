@@ -22,7 +22,13 @@ from latentwall._data import load_yaml
 from latentwall.errors import ConfigError, DataError
 from latentwall.guards._text import line_of, mapping_of
 from latentwall.strategies._base import Prompt, Strategy, register_strategy
-from latentwall.strategies._common import all_terms_regex, find_spans, strategy_data, text_language
+from latentwall.strategies._common import (
+    all_terms_regex,
+    choose_positions,
+    find_spans,
+    strategy_data,
+    text_language,
+)
 from latentwall.suites import Probe
 
 SCOPES = ("terms", "all")
@@ -107,11 +113,12 @@ class _CharLevel(Strategy):
         super().__init__(arg)
         self.scope = _scope(self.name, arg)
 
-    def disguise(self, segment: str, rng: random.Random) -> str:
+    def disguise(self, segment: str, rng: random.Random, language: str | None) -> str:
         raise NotImplementedError
 
     def apply(self, prompt: Prompt, probe: Probe, rng: random.Random) -> Prompt | None:
         text = prompt.user
+        lang: str | None = None
         if self.scope == "all":
             spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
         else:
@@ -120,7 +127,7 @@ class _CharLevel(Strategy):
         out, last, changed = [], 0, False
         for start, end in spans:
             seg = text[start:end]
-            new = self.disguise(seg, rng)
+            new = self.disguise(seg, rng, lang)
             changed |= new != seg
             out += [text[last:start], new]
             last = end
@@ -129,14 +136,14 @@ class _CharLevel(Strategy):
 
 
 def _swap_some(segment: str, table: dict[str, tuple[str, ...]], rng: random.Random, rate: float,
-               key: bool = False) -> str:
-    """Swap each swappable character with probability `rate`, and at least one of them."""
+               language: str | None, key: bool = False) -> str:
+    """Swap each swappable character with probability `rate`, and at least one in every
+    term the segment contains."""
     chars = list(segment)
     slots = [i for i, c in enumerate(chars) if (c.lower() if key else c) in table]
     if not slots:
         return segment
-    chosen = [i for i in slots if rng.random() < rate] or [rng.choice(slots)]
-    for i in chosen:
+    for i in choose_positions(segment, slots, rng, rate, language):
         c = chars[i]
         chars[i] = rng.choice(table[c.lower() if key else c])
     return "".join(chars)
@@ -149,8 +156,8 @@ class Homoglyph(_CharLevel):
 
     name: ClassVar[str] = "homoglyph"
 
-    def disguise(self, segment: str, rng: random.Random) -> str:
-        return _swap_some(segment, homoglyph_table(), rng, 0.5)
+    def disguise(self, segment: str, rng: random.Random, language: str | None) -> str:
+        return _swap_some(segment, homoglyph_table(), rng, 0.5, language)
 
 
 @register_strategy("leetspeak")
@@ -159,8 +166,8 @@ class Leetspeak(_CharLevel):
 
     name: ClassVar[str] = "leetspeak"
 
-    def disguise(self, segment: str, rng: random.Random) -> str:
-        return _swap_some(segment, leet_table(), rng, 1.0, key=True)
+    def disguise(self, segment: str, rng: random.Random, language: str | None) -> str:
+        return _swap_some(segment, leet_table(), rng, 1.0, language, key=True)
 
 
 @register_strategy("zero-width")
@@ -169,7 +176,7 @@ class ZeroWidth(_CharLevel):
 
     name: ClassVar[str] = "zero-width"
 
-    def disguise(self, segment: str, rng: random.Random) -> str:
+    def disguise(self, segment: str, rng: random.Random, language: str | None) -> str:
         if len(segment) < 2:
             return segment
         chars = zero_width_chars()

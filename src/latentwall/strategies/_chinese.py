@@ -18,7 +18,13 @@ from latentwall._data import load_yaml
 from latentwall.errors import ConfigError, DataError
 from latentwall.guards._text import is_cjk, line_of, mapping_of, to_simplified, word_syllables
 from latentwall.strategies._base import Prompt, Strategy, register_strategy
-from latentwall.strategies._common import all_terms_regex, find_spans, strategy_data, text_language
+from latentwall.strategies._common import (
+    all_terms_regex,
+    choose_positions,
+    find_spans,
+    strategy_data,
+    text_language,
+)
 from latentwall.suites import Probe
 
 
@@ -39,12 +45,12 @@ def homophone_table() -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _zh_spans(prompt: Prompt, probe: Probe) -> tuple[str, list[tuple[int, int]]]:
+def _zh_spans(prompt: Prompt, probe: Probe) -> tuple[str, str, list[tuple[int, int]]]:
     text = prompt.user
     lang = text_language(text, probe)
     if not lang.startswith("zh"):
-        return text, []
-    return text, find_spans(text, lang, all_terms_regex(lang))
+        return text, lang, []
+    return text, lang, find_spans(text, lang, all_terms_regex(lang))
 
 
 @register_strategy("homophone")
@@ -60,16 +66,16 @@ class Homophone(Strategy):
         super().__init__(arg)
 
     def apply(self, prompt: Prompt, probe: Probe, rng: random.Random) -> Prompt | None:
-        text, spans = _zh_spans(prompt, probe)
+        text, lang, spans = _zh_spans(prompt, probe)
         table = homophone_table()
         chars = list(text)
         changed = False
         for start, end in spans:
-            slots = [i for i in range(start, end) if to_simplified(chars[i]) in table]
+            slots = [i - start for i in range(start, end) if to_simplified(chars[i]) in table]
             if not slots:
                 continue
-            chosen = [i for i in slots if rng.random() < 0.5] or [rng.choice(slots)]
-            for i in chosen:
+            for i in choose_positions(text[start:end], slots, rng, 0.5, lang):
+                i += start
                 chars[i] = rng.choice(table[to_simplified(chars[i])])
             changed = True
         return prompt.with_user("".join(chars)) if changed else None
@@ -108,7 +114,7 @@ class Pinyin(Strategy):
         return out
 
     def apply(self, prompt: Prompt, probe: Probe, rng: random.Random) -> Prompt | None:
-        text, spans = _zh_spans(prompt, probe)
+        text, _lang, spans = _zh_spans(prompt, probe)
         out, last, changed = [], 0, False
         for start, end in spans:
             new = self.romanise(text[start:end])

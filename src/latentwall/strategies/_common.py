@@ -233,6 +233,41 @@ def all_terms_regex(language: str) -> re.Pattern[str] | None:
     return _term_regex(terms)
 
 
+@lru_cache(maxsize=16)
+def all_terms(language: str) -> tuple[str, ...]:
+    """Every topic term of a language (Simplified for Chinese), longest first."""
+    terms = {to_simplified(t) if language.startswith("zh") else t.casefold()
+             for e in euphemism_entries() for s in e.slots for t in s.terms_for(language)}
+    return tuple(sorted(terms, key=lambda t: (-len(t), t)))
+
+
+def nested_terms(segment: str, language: str) -> list[tuple[int, int]]:
+    """Where terms occur inside a segment (itself a term): 天安门 inside 天安门广场.
+    A disguise must touch each of them, or the shorter word still trips a filter."""
+    view = to_simplified(segment) if language.startswith("zh") else segment.casefold()
+    out = []
+    for t in all_terms(language):
+        start = view.find(t)
+        while start != -1:
+            out.append((start, start + len(t)))
+            start = view.find(t, start + 1)
+    return out or [(0, len(segment))]
+
+
+def choose_positions(
+    segment: str, swappable: Sequence[int], rng: random.Random, rate: float, language: str | None
+) -> list[int]:
+    """Positions to disguise: each swappable one with probability `rate`, then one more in
+    every nested term left untouched (so no term of the segment survives intact)."""
+    chosen = {i for i in swappable if rng.random() < rate}
+    intervals = nested_terms(segment, language) if language else [(0, len(segment))]
+    for start, end in intervals:
+        inside = [i for i in swappable if start <= i < end]
+        if inside and not any(i in chosen for i in inside):
+            chosen.add(rng.choice(inside))
+    return sorted(chosen)
+
+
 def term_regex(terms: Sequence[str]) -> re.Pattern[str] | None:
     return _term_regex(tuple(terms))
 
