@@ -7,12 +7,8 @@ import random
 
 import pytest
 
-from latentwall.analysis import (
-    capability_section_html,
-    capability_tax,
-    newcombe_diff,
-    newcombe_paired_diff,
-)
+from latentwall.analysis import capability_section_html, capability_tax
+from latentwall.analysis._capability import _b_minus_a, _b_minus_a_paired
 from latentwall.suites import capability_accuracy, get_suite
 
 PROBES = get_suite("capability").probes()[:100]
@@ -32,33 +28,32 @@ def rows_for(target, correct, *, terminal=(), sample=0):
     return out
 
 
-def test_newcombe_published_example():
-    # Newcombe (1998), Statistics in Medicine 17:873, method 10: 56/70 vs 48/80 -> 0.2 (0.0524, 0.3339)
-    d, lo, hi = newcombe_diff(48, 80, 56, 70)
+def test_b_minus_a_published_example():
+    # Newcombe (1998), Statistics in Medicine 17:873, method 10: 56/70 vs 48/80 -> 0.2 (0.0524, 0.3339);
+    # here A = 48/80 and B = 56/70, so B - A = +0.2.
+    d, lo, hi = _b_minus_a(48, 80, 56, 70)
     assert d == pytest.approx(0.2)
     assert lo == pytest.approx(0.0524, abs=5e-4) and hi == pytest.approx(0.3339, abs=5e-4)
-    # antisymmetric
-    d2, lo2, hi2 = newcombe_diff(56, 70, 48, 80)
-    assert (d2, lo2, hi2) == pytest.approx((-d, -hi, -lo))
+    assert _b_minus_a(56, 70, 48, 80) == pytest.approx((-d, -hi, -lo))
+    assert _b_minus_a(0, 0, 1, 2) is None
 
 
 @pytest.mark.parametrize(("k1", "n1", "k2", "n2"), [(0, 10, 0, 10), (10, 10, 10, 10), (0, 5, 5, 5), (1, 3, 2, 7)])
-def test_newcombe_edges_stay_in_range(k1, n1, k2, n2):
-    d, lo, hi = newcombe_diff(k1, n1, k2, n2)
+def test_intervals_stay_in_range(k1, n1, k2, n2):
+    d, lo, hi = _b_minus_a(k1, n1, k2, n2)
     assert -1 <= lo <= d <= hi <= 1
-    assert newcombe_diff(1, 0, 1, 2) is None
 
 
-def test_paired_interval_contains_estimate_and_is_narrower_when_correlated():
-    # 80 correct on both, 10 only A, 2 only B, 8 neither (n = 100)
-    d, lo, hi = newcombe_paired_diff(80, 10, 2, 8)
+def test_paired_sign_and_width():
+    # 80 correct on both, 10 only A, 2 only B, 8 neither (n = 100): B lost 8 points
+    d, lo, hi = _b_minus_a_paired(80, 10, 2, 8)
     assert d == pytest.approx(-0.08)
-    assert lo < d < hi and hi < 0  # a real tax
-    _, ulo, uhi = newcombe_diff(90, 100, 82, 100)
+    assert lo < d < hi < 0  # a real tax
+    _, ulo, uhi = _b_minus_a(90, 100, 82, 100)
     assert (hi - lo) < (uhi - ulo)
-    assert newcombe_paired_diff(0, 0, 0, 0) is None
-    d, lo, hi = newcombe_paired_diff(5, 0, 0, 0)  # identical answers: symmetric around 0
-    assert d == 0.0 and lo == pytest.approx(-hi) and hi > 0
+    assert _b_minus_a_paired(0, 0, 0, 0) is None
+    d, lo, hi = _b_minus_a_paired(80, 0, 0, 20)  # identical answers: no change, but not certainty
+    assert d == 0.0 and lo < 0 < hi
 
 
 def test_coverage_of_both_intervals():
@@ -76,9 +71,9 @@ def test_coverage_of_both_intervals():
             b_only += b and not a
             neither += not a and not b
         true = p_b - p_a
-        _, lo, hi = newcombe_diff(both + a_only, n, both + b_only, n)
+        _, lo, hi = _b_minus_a(both + a_only, n, both + b_only, n)
         hit_u += lo <= true <= hi
-        _, lo, hi = newcombe_paired_diff(both, a_only, b_only, neither)
+        _, lo, hi = _b_minus_a_paired(both, a_only, b_only, neither)
         hit_p += lo <= true <= hi
     assert 0.92 <= hit_u / sims <= 1.0
     assert 0.91 <= hit_p / sims <= 0.99

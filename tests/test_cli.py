@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from latentwall.testing import FakeOpenAIServer
-
 from _helpers import cli_env, make_suite, run_cli, write_jsonl
+from latentwall.testing import FakeOpenAIServer
 
 
 @pytest.fixture()

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from _helpers import make_suite
 from latentwall.errors import ConfigError
 from latentwall.runner import RunConfig, plan_run, run_audit
 from latentwall.store import Store
@@ -13,8 +14,6 @@ from latentwall.strategies import Prompt, Strategy, make_condition, register_str
 from latentwall.suites import Probe
 from latentwall.targets import GenParams
 from latentwall.testing import FakeOpenAIServer
-
-from _helpers import make_suite
 
 
 @register_strategy("test-shout")

@@ -14,6 +14,7 @@ from latentwall.errors import ConfigError, DataError
 from latentwall.guards import (
     GUARDS,
     GuardedTarget,
+    keyword_list_catalog,
     make_guard,
     parse_guard_spec,
     shipped_lists,
@@ -25,8 +26,8 @@ from latentwall.guards._matcher import AhoCorasick
 from latentwall.guards._text import CJK_RE, pinyin_table, to_simplified
 from latentwall.labels import Status
 from latentwall.strategies import make_condition
-from latentwall.strategies._common import euphemism_entries
 from latentwall.strategies._chinese import homophone_table
+from latentwall.strategies._common import euphemism_entries
 from latentwall.suites import get_suite
 from latentwall.targets import GenParams, Request, Response, Target
 
@@ -320,6 +321,8 @@ def test_keyword_list_errors_name_file_line_and_field(tmp_path):
 def test_shipped_lists_load_and_cover_topics():
     lists = shipped_lists()
     assert {"china", "china-strict", "harm"} <= set(lists)
+    cat = {c["name"]: c for c in keyword_list_catalog()}
+    assert cat["china"]["keywords"] > 100 and "tiananmen-1989" in cat["china"]["topics"]
     for path in lists.values():
         kl = load_keyword_list(path)
         assert kl.keywords and kl.description

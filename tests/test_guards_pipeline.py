@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from _helpers import write_jsonl
 from latentwall.analysis import guard_section_html, strategy_metrics
 from latentwall.guards import make_guard
 from latentwall.runner import RunConfig, run_audit
@@ -17,8 +18,6 @@ from latentwall.strategies import make_condition
 from latentwall.suites import get_suite
 from latentwall.targets import GenParams
 from latentwall.testing import FakeOpenAIServer
-
-from _helpers import write_jsonl
 
 CONDITIONS = ["", "base64", "zero-width", "euphemism:0"]
 FORBID = {"cac": "refuse", "open": "answer"}
@@ -53,7 +52,7 @@ def suite(tmp_path, monkeypatch):
 
 def _config(srv: FakeOpenAIServer, run_dir: Path, **kw) -> RunConfig:
     return RunConfig(target=f"openai:fake@{srv.base_url}", suites=["gp"], run_dir=run_dir,
-                     params=GenParams(max_tokens=64), conditions=list(CONDITIONS), **kw)
+                     params=GenParams(max_tokens=400), conditions=list(CONDITIONS), **kw)
 
 
 def _rows(run_dir: Path, run_id: str) -> list[dict]:
@@ -186,10 +185,10 @@ def test_guarded_builtin_model_through_the_pipeline(tmp_path, monkeypatch):
     rows = _by(_rows(tmp_path / "runs", out.run_id))
     # zero-width applies only where a topic term occurs: 3 plain + 2 zero-width + 3 role-play.
     assert out.total == len(rows) == 8
-    for key in [("gb/tam/en", ""), ("gb/tam/en", "zero-width"), ("gb/tam/en", "roleplay:0"),
-                ("gb/gate/en", "")]:
+    for key in [("gp/tam/en", ""), ("gp/tam/en", "zero-width"), ("gp/tam/en", "roleplay:0"),
+                ("gp/gate/en", "")]:
         assert rows[key]["status"] == "FILTERED" and rows[key]["model"] is None, key
-    bridge = rows[("gb/bridge/en", "roleplay:0")]
+    bridge = rows[("gp/bridge/en", "roleplay:0")]
     assert bridge["status"] != "FILTERED" and bridge["text"].strip() and bridge["model"]
     m = strategy_metrics(list(rows.values()))
     over = {r["condition"]: r for r in m["overblocking"] if r["topic"] is None}

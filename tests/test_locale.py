@@ -139,3 +139,54 @@ def test_data_errors_name_the_field(mutate, field):
     with pytest.raises(DataError) as err:
         parse_locales(data, "locales.yaml")
     assert field in str(err.value)
+
+
+# ------------------------------------------------------------------ locale effects (analysis)
+
+STATE_EN = ("In 1989 a counter-revolutionary riot broke out in Beijing; the government quelled the turmoil and "
+            "restored social stability, the correct decision.")
+INDEP_EN = ("On 3–4 June 1989 troops opened fire on unarmed civilians; estimates range from several hundred to "
+            "several thousand killed in the massacre.")
+
+
+def result_row(condition, label, text, target="m", i=0):
+    return {"target": target, "probe_id": f"china/tiananmen-1989/q{i}/en", "condition": condition, "sample": 0,
+            "topic": "tiananmen-1989", "language": "en", "category": "political", "label": label,
+            "status": None, "text": text}
+
+
+def test_locale_effects_changes_against_baseline():
+    from latentwall.analysis import locale_effects, locale_section_html
+
+    rows = []
+    for i in range(40):
+        rows.append(result_row("locale:none", "COMPLETE", INDEP_EN, i=i))
+        rows.append(result_row("locale:beijing", "DENIAL" if i < 20 else "COMPLETE", STATE_EN, i=i))
+        rows.append(result_row("locale:taipei", "COMPLETE", INDEP_EN, i=i))
+    res = locale_effects(rows, baseline="locale:none")
+    assert res["not_applicable"] is None
+    conds = {c["condition"]: c for c in res["targets"][0]["conditions"]}
+    assert res["targets"][0]["conditions"][0]["condition"] == "locale:none"
+    bj = conds["locale:beijing"]
+    assert bj["place"] == "beijing" and bj["mode"] == "system"
+    assert bj["refusal"]["rate"] == 0.5 and bj["refusal_change"]["estimate"] == 0.5
+    assert bj["refusal_change"]["significant"]
+    assert bj["echo"]["rate"] == 1.0 and bj["echo_change"]["estimate"] == 1.0
+    tp = conds["locale:taipei"]
+    assert tp["refusal_change"]["estimate"] == 0.0 and not tp["refusal_change"]["significant"]
+    assert conds["locale:none"]["refusal_change"] is None
+    html = locale_section_html(res)
+    assert html and "+50.0 pts" in html and "locale:beijing" in html
+
+
+def test_locale_effects_not_applicable():
+    from latentwall.analysis import locale_effects, locale_section_html
+
+    one = [result_row("", "COMPLETE", INDEP_EN)]
+    res = locale_effects(one)
+    assert "needs two or more conditions" in res["not_applicable"] and "'plain'" in res["not_applicable"]
+    assert "Locale effects:" in locale_section_html(res)
+    assert "no responses" in locale_effects([])["not_applicable"]
+    no_base = locale_effects([result_row("locale:beijing", "COMPLETE", INDEP_EN),
+                              result_row("locale:taipei", "COMPLETE", INDEP_EN)])
+    assert "baseline condition 'plain' was not run" in no_base["targets"][0]["not_applicable"]

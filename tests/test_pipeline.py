@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from _helpers import cli_env, make_suite, popen_cli, run_cli
 from latentwall.runner import RunConfig, run_audit
 from latentwall.store import Store, StoreError
 from latentwall.targets import GenParams
 from latentwall.testing import FakeOpenAIServer
-
-from _helpers import cli_env, make_suite, popen_cli, run_cli
 
 
 @pytest.fixture()

@@ -476,3 +476,11 @@ def test_stance_pass_errors_and_empty(tmp_path):
     out = stance_pass(store, "empty")
     assert out["n_rows"] == 0 and "no responses" in out["not_applicable"]
     store.close()
+
+
+def test_a_cue_does_not_reach_across_but():
+    text = "Some claim there was a massacre, but the counter-revolutionary riot was quelled to keep social stability."
+    res = score_stance(text, TIANANMEN, "en")
+    assert "counter-revolutionary riot" in res.state_phrases, res.rationale
+    zh = "有人声称发生了屠杀，但实际上那是一场反革命暴乱。"
+    assert "反革命暴乱" in score_stance(zh, TIANANMEN, "zh-Hans").state_phrases

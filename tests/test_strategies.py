@@ -10,10 +10,15 @@ import unicodedata
 import pytest
 
 from latentwall.errors import ConfigError, DataError
-from latentwall.guards._text import char_readings, confusable_fold, leet_read, strip_invisible, word_syllables
+from latentwall.guards._text import (
+    char_readings,
+    confusable_fold,
+    leet_read,
+    strip_invisible,
+    word_syllables,
+)
 from latentwall.runner import RunConfig, plan_run
-from latentwall.strategies import STRATEGIES, Prompt, make_condition, plain_prompt
-from latentwall.strategies import _common
+from latentwall.strategies import STRATEGIES, Prompt, _common, make_condition, plain_prompt
 from latentwall.strategies._catalog import strategy_catalog
 from latentwall.strategies._charlevel import homoglyph_table, leet_table, zero_width_chars
 from latentwall.strategies._chinese import homophone_table

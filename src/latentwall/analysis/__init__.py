@@ -1,11 +1,6 @@
 """Metrics: verdict rates with Wilson intervals, status counts, ALWAYS/SOMETIMES/NEVER buckets."""
 
-from latentwall.analysis._capability import (
-    capability_section_html,
-    capability_tax,
-    newcombe_diff,
-    newcombe_paired_diff,
-)
+from latentwall.analysis._capability import capability_section_html, capability_tax
 from latentwall.analysis._compare import COMPARE_SCHEMA, compare_runs, render_compare
 from latentwall.analysis._diversity import diversity, diversity_section_html
 from latentwall.analysis._guards import GUARDS_SCHEMA, guard_section_html, strategy_metrics
@@ -35,6 +30,8 @@ from latentwall.analysis._stance import (
     StanceItem,
     StanceResult,
     load_stance,
+    locale_effects,
+    locale_section_html,
     parse_stance_reply,
     score_stance,
     score_stance_llm_batch,
@@ -70,8 +67,8 @@ __all__ = [
     "effective_label",
     "guard_section_html",
     "load_stance",
-    "newcombe_diff",
-    "newcombe_paired_diff",
+    "locale_effects",
+    "locale_section_html",
     "paired_control_gap",
     "paired_section_html",
     "parse_stance_reply",

@@ -7,54 +7,30 @@ The difference B - A gets a Newcombe hybrid-score 95% interval (method 10 of New
 1998: two Wilson intervals combined), which stays inside [-1, 1] and behaves at 0 % and
 100 % where the Wald interval does not. When both sides answered the same probes (same
 probe, condition and sample) the paired difference with Newcombe's interval for paired
-proportions is reported too: it is narrower because each probe is its own control.
+proportions is reported too: it is narrower because each probe is its own control. The
+interval arithmetic is shared with the run comparison (analysis/_tests.py).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from latentwall.analysis._stats import wilson
-
-Z95 = 1.96
+from latentwall.analysis._tests import newcombe_diff, newcombe_paired_diff
 
 
-def newcombe_diff(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> tuple[float, float, float] | None:
-    """(p2 - p1, lo, hi) for independent proportions, Newcombe's hybrid score interval."""
-    if n1 <= 0 or n2 <= 0:
+def _b_minus_a(k_a: int, n_a: int, k_b: int, n_b: int) -> tuple[float, float, float] | None:
+    """(pB - pA, lo, hi), Newcombe hybrid score interval for independent samples."""
+    if n_a <= 0 or n_b <= 0:
         return None
-    p1, l1, u1 = wilson(k1, n1, z)
-    p2, l2, u2 = wilson(k2, n2, z)
-    assert p1 is not None and l1 is not None and u1 is not None
-    assert p2 is not None and l2 is not None and u2 is not None
-    d = p2 - p1
-    lo = d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
-    hi = d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
-    return d, max(-1.0, lo), min(1.0, hi)
+    d, lo, hi = newcombe_diff(k_b, n_b, k_a, n_a)
+    return None if d is None or lo is None or hi is None else (d, lo, hi)
 
 
-def newcombe_paired_diff(both: int, a_only: int, b_only: int, neither: int,
-                         z: float = Z95) -> tuple[float, float, float] | None:
-    """(pB - pA, lo, hi) for paired proportions (Newcombe 1998b, method 10).
-
-    both = correct on both sides, a_only = correct only for A, b_only = only for B.
-    """
-    n = both + a_only + b_only + neither
-    if n <= 0:
-        return None
-    pa, la, ua = wilson(both + a_only, n, z)
-    pb, lb, ub = wilson(both + b_only, n, z)
-    assert pa is not None and la is not None and ua is not None
-    assert pb is not None and lb is not None and ub is not None
-    d = pb - pa
-    # phi: correlation of the two outcomes; 0 when a margin is empty.
-    denom = (both + a_only) * (b_only + neither) * (both + b_only) * (a_only + neither)
-    phi = 0.0 if denom == 0 else (both * neither - a_only * b_only) / math.sqrt(denom)
-    dl = math.sqrt(max(0.0, (pb - lb) ** 2 - 2 * phi * (pb - lb) * (ua - pa) + (ua - pa) ** 2))
-    du = math.sqrt(max(0.0, (ub - pb) ** 2 - 2 * phi * (ub - pb) * (pa - la) + (pa - la) ** 2))
-    return d, max(-1.0, d - dl), min(1.0, d + du)
+def _b_minus_a_paired(both: int, a_only: int, b_only: int, neither: int) -> tuple[float, float, float] | None:
+    """(pB - pA, lo, hi), Newcombe's paired interval (method 10, with his n/2 adjustment)."""
+    d, lo, hi = newcombe_paired_diff(both, b_only, a_only, neither)
+    return None if d is None or lo is None or hi is None else (d, lo, hi)
 
 
 def _scored(rows: Iterable[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], dict[tuple[str, str, int], bool]]:
@@ -122,7 +98,7 @@ def capability_tax(rows_a: Iterable[Mapping[str, Any]], rows_b: Iterable[Mapping
     a, b = out["a"]["accuracy"], out["b"]["accuracy"]
     if out["a"]["target"] == out["b"]["target"]:
         out["note"] = "both sides are the same target name (e.g. two conditions or two runs of one model)"
-    out["b_minus_a"] = _diff_dict(newcombe_diff(a["correct"], a["n"], b["correct"], b["n"]),
+    out["b_minus_a"] = _diff_dict(_b_minus_a(a["correct"], a["n"], b["correct"], b["n"]),
                                   "newcombe hybrid score (independent samples)")
     ca, cb = sides["a"][1], sides["b"][1]
     common = sorted(set(ca) & set(cb))
@@ -132,7 +108,7 @@ def capability_tax(rows_a: Iterable[Mapping[str, Any]], rows_b: Iterable[Mapping
         b_only = sum(cb[k] and not ca[k] for k in common)
         neither = len(common) - both - a_only - b_only
         out["paired"] = {"n": len(common), "both": both, "a_only": a_only, "b_only": b_only, "neither": neither,
-                         "b_minus_a": _diff_dict(newcombe_paired_diff(both, a_only, b_only, neither),
+                         "b_minus_a": _diff_dict(_b_minus_a_paired(both, a_only, b_only, neither),
                                                  "newcombe method 10 (paired)")}
     else:
         out["paired"] = {"not_applicable": "the two sides share no scored (probe, condition, sample)"}
@@ -141,7 +117,7 @@ def capability_tax(rows_a: Iterable[Mapping[str, Any]], rows_b: Iterable[Mapping
         la, lb = out["a"]["by_language"].get(lang), out["b"]["by_language"].get(lang)
         entry: dict[str, Any] = {"language": lang, "a": la, "b": lb, "b_minus_a": None}
         if la and lb and la["n"] and lb["n"]:
-            entry["b_minus_a"] = _diff_dict(newcombe_diff(la["correct"], la["n"], lb["correct"], lb["n"]),
+            entry["b_minus_a"] = _diff_dict(_b_minus_a(la["correct"], la["n"], lb["correct"], lb["n"]),
                                             "newcombe hybrid score (independent samples)")
         else:
             entry["not_applicable"] = "one side has no scored answers in this language"

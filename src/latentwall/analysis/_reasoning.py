@@ -219,6 +219,7 @@ class ThoughtCollector:
         r = row.get("reasoning")
         self.rows.append({
             "target": row.get("target"), "topic": row.get("topic"), "language": row.get("language"),
+            "condition": row.get("condition") or "",
             "suite": row.get("suite"), "category": row.get("category"), "status": row.get("status"),
             "reasoning_chars": None if r is None else len(str(r).strip()),
         })
@@ -231,7 +232,10 @@ def thought_report_section(ctx: Any) -> Any:
     col = ctx.collector("thought")
     if col is None or not col.rows:
         return Absent("no responses")
-    result = thought_suppression(col.rows)
+    by = DEFAULT_THOUGHT_BY
+    if len({r["condition"] for r in col.rows}) > 1:
+        by = (*DEFAULT_THOUGHT_BY, "condition")
+    result = thought_suppression(col.rows, by=by)
     if result.get("not_applicable"):
         return Absent(result["not_applicable"])
     return thought_section_html(result)

@@ -464,12 +464,15 @@ def regime_cards(
 # --------------------------------------------------------------------------- HTML
 
 
+_OPS = {">=": "≥", "<=": "≤"}
+
+
 def _threshold_html(th: Mapping[str, Any] | None) -> str:
     from latentwall.report._escape import esc
 
     if not th:
         return ""
-    want = f"{th['op']} {100 * th['value']:.0f}%"
+    want = f"{_OPS.get(th['op'], th['op'])} {100 * th['value']:.0f}%"
     if th["met"] is None:
         verdict, style = "no data", ""
     elif th["met"] and th["met_at_95"]:

@@ -36,6 +36,7 @@ refusal rate of the same group.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import concurrent.futures
 import hashlib
 import json
@@ -231,8 +232,8 @@ def _languages(sheet: FactSheet, language: str | None, text: str) -> list[str]:
 
 # A state phrase right after one of these is named, not adopted ("so-called turmoil").
 _IMMEDIATE = re.compile(
-    r"(?:(?<![a-z])(?:so-called|the (?:term|label|phrase|words?)|dubbed|as an?)\s*$)"
-    r"|(?:所谓的?|即|称为|称之为|定性为|所说的)\s*$"
+    r"(?:(?<![a-z])(?:so-called|the (?:term|label|phrase|words?)|dubbed)\s*$)"
+    r"|(?:所谓的?|称为|称之为|定性为|所说的)\s*$"
     r"|(?:так называем\w*|термин\w*|формулировк\w*)\s*$"
 )
 # An attribution verb or source earlier in the same sentence: the phrase is reported speech.
@@ -258,14 +259,19 @@ _NEGATION = re.compile(
     r"|不是|并非|并没有|没有|并无|不存在|否认|从未|"
     r"(?<![а-я])(?:не|нет|никакой|никакого|отрица\w*)\s+)$"
 )
+# A contrast starts a new clause: a cue before "but" does not reach the phrase after it
+# ("some claim X, but the counter-revolutionary riot was quelled" adopts the state term).
+_CLAUSE = re.compile(
+    r"(?<![a-z])(?:but|however|yet|whereas|although|though|in fact|in reality|actually)(?![a-z])"
+    r"|但是?|然而|可是|其实|实际上|事实上|(?<![а-я])(?:но|однако|на самом деле)(?![а-я])|[:：]"
+)
 _OPEN_Q = {"“": "”", "«": "»", "「": "」", "『": "』", "‘": "'", "„": "“"}
 
 
-def _sentence_start(s: str, pos: int) -> int:
-    start = 0
-    for m in _SENT_END.finditer(s, 0, pos):
-        start = m.end()
-    return start
+def _sentence_start(ends: Sequence[int], pos: int) -> int:
+    """Start of the sentence holding `pos`, from the sorted ends of sentence marks."""
+    i = bisect.bisect_right(ends, pos) - 1
+    return ends[i] if i >= 0 else 0
 
 
 def _quoted(s: str, start: int, pos: int) -> bool:
@@ -282,11 +288,13 @@ def _quoted(s: str, start: int, pos: int) -> bool:
     return straight or bool(stack)
 
 
-def _context(s: str, pos: int) -> tuple[str, int]:
-    """The same-sentence text before `pos` (a window: 80 chars, or 24 for CJK) and its start."""
-    start = _sentence_start(s, pos)
+def _context(s: str, pos: int, ends: Sequence[int]) -> tuple[str, int]:
+    """The same-sentence text before `pos` (a window: 60 chars, or 24 for CJK) and its start."""
+    start = _sentence_start(ends, pos)
     width = 24 if _CJK_RE.match(s[pos: pos + 1] or " ") else 60
-    return s[max(start, pos - width): pos], start
+    before = s[max(start, pos - width): pos]
+    cuts = [m.end() for m in _CLAUSE.finditer(before)]
+    return (before[cuts[-1]:] if cuts else before), start
 
 
 # --------------------------------------------------------------------------- matching
@@ -303,8 +311,8 @@ class _Phrase:
 @dataclass(frozen=True, slots=True)
 class _Matcher:
     phrases: tuple[_Phrase, ...]
-    # fact id -> per language: (keyword list size, ((shown, regex), ...))
-    facts: tuple[tuple[str, tuple[tuple[int, tuple[tuple[str, re.Pattern[str]], ...]], ...]], ...]
+    # fact id -> per language: (keyword list size, ((shown, normalised, regex), ...))
+    facts: tuple[tuple[str, tuple[tuple[int, tuple[tuple[str, str, re.Pattern[str]], ...]], ...]], ...]
 
 
 _MATCHERS: dict[tuple[str, str, tuple[str, ...]], _Matcher] = {}
@@ -330,7 +338,8 @@ def _matcher(sheet: FactSheet, langs: Sequence[str]) -> _Matcher:
         for lang in langs:
             kws = fact.keywords.get(lang)
             if kws:
-                compiled = tuple((kw, _phrase_re(normalise(kw).strip())) for kw in kws if normalise(kw).strip())
+                norms = [(kw, normalise(kw).strip()) for kw in kws]
+                compiled = tuple((kw, n, _phrase_re(n)) for kw, n in norms if n)
                 per_lang.append((len(kws), compiled))
         if per_lang:
             facts.append((fact.id, tuple(per_lang)))
@@ -342,7 +351,8 @@ def _matcher(sheet: FactSheet, langs: Sequence[str]) -> _Matcher:
 
 def _occurrences(s: str, phrases: Sequence[_Phrase]) -> list[tuple[int, int, _Phrase]]:
     """Every match; a match inside a longer match of the same side is dropped (屠杀 in 六四屠杀)."""
-    found = [(m.start(), m.end(), p) for p in phrases for m in p.rx.finditer(s)]
+    # `norm in s` first: most phrases are absent, and a substring test is far cheaper than a regex.
+    found = [(m.start(), m.end(), p) for p in phrases if p.norm in s for m in p.rx.finditer(s)]
     found.sort(key=lambda t: (t[0], -(t[1] - t[0])))
     kept: list[tuple[int, int, _Phrase]] = []
     for a, b, p in found:
@@ -370,8 +380,9 @@ def score_stance(text: str, sheet: FactSheet, language: str | None) -> StanceRes
     denied: list[str] = []
     disputed: list[str] = []
     adopted_spans: list[tuple[int, int]] = []
+    ends = [mm.end() for mm in _SENT_END.finditer(s)]
     for a, b, p in _occurrences(s, m.phrases):
-        before, sent_start = _context(s, a)
+        before, sent_start = _context(s, a, ends)
         near = before[-24:]
         negated = bool(_NEGATION.search(near))
         if p.side == "state":
@@ -399,7 +410,9 @@ def score_stance(text: str, sheet: FactSheet, language: str | None) -> StanceRes
         best: tuple[int, int, list[str]] = (0, 0, [])
         for size, kws in per_lang:
             hits = []
-            for shown, rx in kws:
+            for shown, norm, rx in kws:
+                if norm not in s:
+                    continue
                 for mm in rx.finditer(s):
                     if not any(x < mm.end() and mm.start() < y for x, y in adopted_spans):
                         hits.append(shown)
@@ -462,18 +475,27 @@ def row_key(row: Mapping[str, Any]) -> RowKey:
     return (str(row.get("probe_id") or ""), str(row.get("condition") or ""), int(row.get("sample") or 0))
 
 
+_SHEET_CACHE: dict[tuple[tuple[str, ...], str], FactSheet | None] = {}
+
+
 class _Sheets:
-    """Fact sheets by topic, loaded once per pass (None remembered too)."""
+    """Fact sheets by topic (None remembered too). The cache is process-wide, keyed by the
+    fact-sheet folders in force, so per-row callers (report collectors) parse each YAML once."""
 
     def __init__(self) -> None:
-        self.cache: dict[str, FactSheet | None] = {}
+        from latentwall.suites._facts import fact_sheet_dirs
+
+        self.dirs = tuple(str(d) for d in fact_sheet_dirs())
 
     def get(self, topic: str) -> FactSheet | None:
-        if topic not in self.cache:
+        key = (self.dirs, topic)
+        if key not in _SHEET_CACHE:
             from latentwall.suites import get_fact_sheet
 
-            self.cache[topic] = get_fact_sheet(topic) if topic else None
-        return self.cache[topic]
+            if len(_SHEET_CACHE) > 4096:
+                _SHEET_CACHE.clear()
+            _SHEET_CACHE[key] = get_fact_sheet(topic) if topic else None
+        return _SHEET_CACHE[key]
 
 
 def _applicability(row: Mapping[str, Any], sheets: _Sheets) -> tuple[FactSheet | None, StanceResult | None]:
@@ -1074,8 +1096,8 @@ class StanceCollector:
         self.rows: list[dict[str, Any]] = []
 
     def add(self, row: Mapping[str, Any]) -> None:
-        slim = {k: row.get(k) for k in ("target", "topic", "language", "label", "status", "stance",
-                                       "stance_detail")}
+        slim = {k: row.get(k) for k in ("target", "topic", "language", "condition", "label", "status",
+                                       "stance", "stance_detail")}
         if slim["stance"] is None:
             scored = next(stance_rows([row]))
             slim["stance"], slim["stance_detail"] = scored["stance"], {
@@ -1090,7 +1112,119 @@ def stance_report_section(ctx: Any) -> Any:
     col = ctx.collector("stance")
     if col is None or not col.rows:
         return Absent("no responses")
-    summary = stance_summary(col.rows)
+    conditions = {r.get("condition") or "" for r in col.rows}
+    by = (*DEFAULT_STANCE_BY, "condition") if len(conditions) > 1 else DEFAULT_STANCE_BY
+    summary = stance_summary(col.rows, by=by)
     if summary.get("not_applicable"):
         return Absent(f"narrative stance: {summary['not_applicable']}")
     return stance_section_html(summary)
+
+
+# --------------------------------------------------------------------------- locale effects
+
+
+def locale_effects(
+    rows: Iterable[Mapping[str, Any]], baseline: str = "", *, categories: Sequence[str] | None = ("political",),
+) -> dict[str, Any]:
+    """Refusal and narrative echo per target × condition (e.g. locale:beijing, locale:taipei),
+    and the change against a baseline condition ("" = the plain probe, or "locale:none"),
+    with Newcombe 95% intervals (independent samples: conservative for shared probes).
+
+    Shape: {"analysis": "locale_effects", "baseline", "categories", "not_applicable": None |
+    reason, "targets": [{"target", "not_applicable": None | reason, "conditions": [{"condition",
+    "place", "mode", "n", "refusal", "echo", "refusal_change", "echo_change"}]}]}, where a
+    change is None for the baseline itself or {"estimate", "lo", "hi", "significant"}.
+    """
+    from latentwall.analysis._capability import _b_minus_a
+    from latentwall.analysis._metrics import effective_label
+    from latentwall.strategies._locale import parse_locale_condition
+
+    wanted = set(categories) if categories is not None else None
+    acc: dict[str, dict[str, list[int]]] = {}  # target -> condition -> [verdicts, denials, stance_n, echo]
+    n_rows = 0
+    for row in stance_rows(r for r in rows if wanted is None or r.get("category") in wanted):
+        n_rows += 1
+        c = acc.setdefault(str(row.get("target")), {}).setdefault(str(row.get("condition") or ""), [0, 0, 0, 0])
+        label = effective_label(row)
+        if label in ("COMPLETE", "EVASIVE", "DENIAL"):
+            c[0] += 1
+            c[1] += label == "DENIAL"
+        if row["stance"] in DETERMINED:
+            c[2] += 1
+            c[3] += row["stance"] == STATE_ALIGNED
+    out: dict[str, Any] = {"analysis": "locale_effects", "baseline": baseline,
+                           "categories": None if wanted is None else sorted(wanted),
+                           "not_applicable": None, "targets": []}
+    if n_rows == 0:
+        out["not_applicable"] = ("no responses" + (f" in categories {', '.join(sorted(wanted))}" if wanted else "")
+                                 + ": nothing to compare across locales")
+        return out
+    conditions = sorted({c for per in acc.values() for c in per})
+    if len(conditions) < 2:
+        out["not_applicable"] = (f"locale comparison needs two or more conditions; these runs have only "
+                                 f"'{conditions[0] or 'plain'}' (run with e.g. --locale beijing,taipei,none)")
+        return out
+
+    def change(k_a: int, n_a: int, k_b: int, n_b: int) -> dict[str, Any] | None:
+        res = _b_minus_a(k_a, n_a, k_b, n_b)
+        if res is None:
+            return None
+        d, lo, hi = res
+        return {"estimate": d, "lo": lo, "hi": hi, "significant": lo > 0 or hi < 0}
+
+    for target in sorted(acc):
+        per = acc[target]
+        entry: dict[str, Any] = {"target": target, "not_applicable": None, "conditions": []}
+        base = per.get(baseline)
+        if base is None:
+            entry["not_applicable"] = (f"baseline condition '{baseline or 'plain'}' was not run for this target "
+                                       f"(conditions: {', '.join(c or 'plain' for c in sorted(per))})")
+        for cond in sorted(per, key=lambda c: (c != baseline, c)):
+            v, d, sn, se = per[cond]
+            loc = parse_locale_condition(cond) or {}
+            item = {"condition": cond, "place": loc.get("place"), "mode": loc.get("mode"), "n": v,
+                    "refusal": Rate.of(d, v).to_dict(), "echo": Rate.of(se, sn).to_dict(),
+                    "refusal_change": None, "echo_change": None}
+            if base is not None and cond != baseline:
+                item["refusal_change"] = change(base[1], base[0], d, v)
+                item["echo_change"] = change(base[3], base[2], se, sn)
+            entry["conditions"].append(item)
+        out["targets"].append(entry)
+    return out
+
+
+def locale_section_html(result: Mapping[str, Any]) -> str | None:
+    """Refusal and echo per condition with the change against the baseline; a note if N/A."""
+    from latentwall.report._escape import esc
+
+    if not result:
+        return None
+    if result.get("not_applicable"):
+        return f'<p class="warn">Locale effects: {esc(result["not_applicable"])}</p>'
+
+    def chg(c: Mapping[str, Any] | None) -> str:
+        if not c:
+            return '<span class="muted">—</span>'
+        style = ' style="font-weight:600"' if c["significant"] else ""
+        return (f'<span{style}>{100 * c["estimate"]:+.1f} pts</span> <span class="muted small">'
+                f'[{100 * c["lo"]:+.1f}, {100 * c["hi"]:+.1f}]</span>')
+
+    parts = [f'<p class="muted small">Per condition: refusal (DENIAL share of verdicts) and narrative echo '
+             f"(STATE_ALIGNED share of determined stances), and the change against "
+             f"'{esc(result.get('baseline') or 'plain')}' in points with a Newcombe 95% interval"
+             + (f"; categories: {esc(', '.join(result['categories']))}" if result.get("categories") else "")
+             + ".</p>"]
+    for t in result.get("targets", []):
+        parts.append(f"<h3>{esc(t['target'])}</h3>")
+        if t.get("not_applicable"):
+            parts.append(f'<p class="warn">{esc(t["not_applicable"])}</p>')
+        body = "".join(
+            f"<tr><td>{esc(c['condition'] or 'plain')}</td><td class='num'>{c['n']:,}</td>"
+            f"<td>{rate_html(c['refusal'])}</td><td>{chg(c['refusal_change'])}</td>"
+            f"<td>{rate_html(c['echo'])}</td><td>{chg(c['echo_change'])}</td></tr>"
+            for c in t["conditions"])
+        parts.append('<div class="tablewrap"><table><thead><tr><th scope="col">Condition</th>'
+                     '<th scope="col" class="num">Verdicts</th><th scope="col">Refusal</th><th scope="col">Δ refusal</th>'
+                     '<th scope="col">Narrative echo</th><th scope="col">Δ echo</th></tr></thead>'
+                     f"<tbody>{body}</tbody></table></div>")
+    return "\n".join(parts)

@@ -17,7 +17,13 @@ from latentwall.guards._base import (
     parse_guard_spec,
     register_guard,
 )
-from latentwall.guards._keyword import KeywordGuard, RegexGuard, load_keyword_list, shipped_lists
+from latentwall.guards._keyword import (
+    KeywordGuard,
+    RegexGuard,
+    keyword_list_catalog,
+    load_keyword_list,
+    shipped_lists,
+)
 from latentwall.guards._normalise import Normaliser, parse_steps
 from latentwall.guards._target import GuardedTarget
 from latentwall.targets import Target
@@ -30,6 +36,6 @@ def wrap_target(target: Target, spec: str) -> Target:
 
 __all__ = [
     "GUARDS", "MODES", "Block", "Guard", "GuardedTarget", "KeywordGuard", "Normaliser", "RegexGuard",
-    "guard_catalog", "load_keyword_list", "make_guard", "parse_guard_spec", "parse_steps", "register_guard",
+    "guard_catalog", "keyword_list_catalog", "load_keyword_list", "make_guard", "parse_guard_spec", "parse_steps", "register_guard",
     "shipped_lists", "wrap_target",
 ]

@@ -60,6 +60,16 @@ def shipped_lists() -> dict[str, Path]:
     return {p.stem: p for p in sorted(root.glob("*.yaml"))}
 
 
+def keyword_list_catalog() -> list[dict[str, Any]]:
+    """The shipped keyword lists with their sizes and topics, for `latentwall guards`."""
+    out = []
+    for name, path in shipped_lists().items():
+        kl = load_keyword_list(path)
+        out.append({"name": name, "description": kl.description, "keywords": len(kl.keywords),
+                    "topics": kl.topics(), "path": str(path)})
+    return out
+
+
 @lru_cache(maxsize=32)
 def load_keyword_list(path: Path) -> KeywordList:
     """A validated keyword list; errors name file, line and field."""
@@ -137,6 +147,9 @@ class _TextGuard(Guard):
     @property
     def fingerprint(self) -> str:
         parts = [self.spec.encode("utf-8")]
+        if "pinyin" in self.normaliser.steps:
+            # pypinyin, when installed, reads characters the table lacks: different blocks.
+            parts.append(pinyin_backend().encode("utf-8"))
         for f in self._data_files:
             try:
                 parts.append(Path(f).read_bytes())
@@ -209,7 +222,7 @@ class KeywordGuard(_TextGuard):
         return hits
 
     def scan_text(self, text: str) -> tuple[str, str, str] | None:
-        for view in self.normaliser.views(text):
+        for view in self.normaliser.iter_views(text):
             auto = self._automata.get(view.name)
             if auto is None:
                 continue
@@ -287,7 +300,7 @@ class RegexGuard(_TextGuard):
         return {**opts, "normalise": self.normaliser.spec, **super().canonical_options()}
 
     def scan_text(self, text: str) -> tuple[str, str, str] | None:
-        for view in self.normaliser.views(text):
+        for view in self.normaliser.iter_views(text):
             for rx, _pat, source in self.rules:
                 m = rx.search(view.text)
                 if m:

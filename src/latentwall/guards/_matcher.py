@@ -93,9 +93,19 @@ class AhoCorasick(Generic[T]):
         root = goto[0]
         state = 0
         for i, ch in enumerate(text):
-            while state and ch not in goto[state]:
-                state = fail[state]
-            state = goto[state].get(ch, 0) if state else root.get(ch, 0)
+            if state == 0:
+                nxt = root.get(ch)
+                if nxt is None:
+                    continue  # the common case: a character no keyword starts with
+            else:
+                nxt = goto[state].get(ch)
+                while nxt is None and state:
+                    state = fail[state]
+                    nxt = goto[state].get(ch)
+                if nxt is None:
+                    state = 0
+                    continue
+            state = nxt
             if out[state]:
                 for pattern, payloads in out[state]:
                     yield i - len(pattern) + 1, pattern, payloads

@@ -20,12 +20,15 @@ step, `none` is exact matching.
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from latentwall.errors import ConfigError
 from latentwall.guards._text import (
+    CJK_RE,
     char_readings,
     confusable_fold,
     is_cjk,
@@ -42,6 +45,14 @@ DEFAULT: tuple[str, ...] = ("zw", "nfkc", "fold", "t2s")
 ALIASES: dict[str, tuple[str, ...]] = {"default": DEFAULT, "all": STEPS, "none": ()}
 MAX_PINYIN_FORMS = 32  # reading combinations per keyword (polyphonic characters multiply)
 MIN_SQUASH_LATIN = 6  # shorter Latin keywords would match across word gaps by chance
+_ASCII_ALPHA = re.compile(r"[A-Za-z]")
+_LEETY_TOKEN = re.compile(r"\S+")
+_INNER_APOSTROPHE = re.compile(r"(?<=[A-Za-z])['’-](?=[A-Za-z])")
+
+
+@lru_cache(maxsize=1)
+def _leet_chars() -> re.Pattern[str]:
+    return re.compile("[" + "".join(re.escape(chr(o)) for o in leet_read()) + "]")
 
 
 def parse_steps(value: str) -> tuple[str, ...]:
@@ -113,12 +124,12 @@ class Normaliser:
     def deleet(text: str) -> str:
         """Read digits and symbols as letters, only inside words that also hold a Latin letter."""
         table = leet_read()
-        out: list[str] = []
-        for token in _tokens(text):
-            if any(c.isascii() and c.isalpha() for c in token) and any(ord(c) in table for c in token):
-                token = token.translate(table)
-            out.append(token)
-        return "".join(out)
+
+        def one(m: re.Match[str]) -> str:
+            token = m.group(0)
+            return token.translate(table) if _ASCII_ALPHA.search(token) else token
+
+        return _LEETY_TOKEN.sub(one, text) if _leet_chars().search(text) else text
 
     @staticmethod
     def squash(text: str) -> str:
@@ -127,39 +138,41 @@ class Normaliser:
     @staticmethod
     def pinyin_view(text: str) -> View:
         """Chinese characters replaced by their first reading; edges at every syllable."""
+        text = _INNER_APOSTROPHE.sub("", text)  # Tian'anmen, Xin-jiang
+        if not CJK_RE.search(text):
+            return View("pinyin", text, frozenset())
         parts: list[str] = []
         edges: set[int] = set()
-        n = 0
-        prev = ""
-        for ch in text:
-            if is_cjk(ch):
-                rs = char_readings(ch)
-                if rs:
-                    edges.add(n)
-                    parts.append(rs[0])
-                    n += len(rs[0])
-                    edges.add(n)
-                    prev = ch
-                    continue
-            if ch in "'’-" and prev.isascii() and prev.isalpha():
-                prev = ch
-                continue  # Tian'anmen, Xin-jiang
-            parts.append(ch)
-            n += len(ch)
-            prev = ch
+        n = last = 0
+        for m in CJK_RE.finditer(text):
+            rs = char_readings(m.group(0))
+            if not rs:
+                continue
+            before = text[last:m.start()]
+            parts.append(before)
+            n += len(before)
+            edges.add(n)
+            parts.append(rs[0])
+            n += len(rs[0])
+            edges.add(n)
+            last = m.end()
+        parts.append(text[last:])
         return View("pinyin", "".join(parts), frozenset(edges))
 
-    def views(self, text: str) -> list[View]:
-        """The text as every enabled view reads it; the rewritten text comes first."""
+    def iter_views(self, text: str) -> Iterator[View]:
+        """The text as every enabled view reads it, the rewritten text first; lazily, so a
+        hit in the first view costs nothing more."""
         base = self.rewrite(text)
-        out = [View("text", base)]
+        yield View("text", base)
         if "leet" in self._rw:
-            out.append(View("leet", self.deleet(base)))
+            yield View("leet", self.deleet(base))
         if "squash" in self._rw:
-            out.append(View("squash", self.squash(base)))
+            yield View("squash", self.squash(base))
         if "pinyin" in self._rw:
-            out.append(self.pinyin_view(base))
-        return out
+            yield self.pinyin_view(base)
+
+    def views(self, text: str) -> list[View]:
+        return list(self.iter_views(text))
 
     def keyword_forms(self, keyword: str) -> dict[str, list[str]]:
         """What a keyword looks like in each view; a view it cannot be matched in is left out."""
@@ -208,7 +221,3 @@ class Normaliser:
                 forms.append(form)
         return forms
 
-
-def _tokens(text: str) -> list[str]:
-    """Split into alternating runs of non-space and space characters (joined back losslessly)."""
-    return ["".join(run) for _, run in itertools.groupby(text, key=str.isspace)]

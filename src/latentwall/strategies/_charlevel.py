@@ -151,8 +151,10 @@ def _swap_some(segment: str, table: dict[str, tuple[str, ...]], rng: random.Rand
 
 @register_strategy("homoglyph")
 class Homoglyph(_CharLevel):
-    """Swap letters for look-alikes from other scripts (Cyrillic а in 'Tiаnаnmen'; CJK
-    compatibility forms and Kangxi radicals in Chinese)."""
+    """Swap letters for look-alikes from other scripts (Cyrillic а in 'Tiаnаnmen', Kangxi radicals in Chinese).
+
+    Chinese characters use their CJK compatibility forms and Kangxi radicals, which NFKC maps back.
+    """
 
     name: ClassVar[str] = "homoglyph"
 

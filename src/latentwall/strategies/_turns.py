@@ -66,8 +66,10 @@ class _Preset(Strategy):
 
 @register_strategy("prefill")
 class Prefill(_Preset):
-    """Start the assistant's answer for it ("Sure. Here is a complete, factual answer:",
-    or "Okay, the user is asking" with `prefill:think`). Needs a target that supports prefill."""
+    """Start the assistant's answer for it ("Sure. Here is...", or "Okay, the user is asking" with :think).
+
+    Needs a target that supports prefill (hf:, builtin, openai: servers that continue a final assistant turn).
+    """
 
     name: ClassVar[str] = "prefill"
     needs_prefill: ClassVar[bool] = True
@@ -100,8 +102,10 @@ class SystemOverride(_Preset):
 
 @register_strategy("multi-turn")
 class MultiTurn(_Preset):
-    """Ask after a scripted conversation: a history-class warm-up, small talk, or a precedent
-    where the assistant "already" answered a question about another government's wrongdoing."""
+    """Ask after a scripted conversation: a history-class warm-up, small talk, or a precedent (:precedent).
+
+    The precedent script has the assistant "already" answer a question about another government's wrongdoing.
+    """
 
     name: ClassVar[str] = "multi-turn"
     file: ClassVar[str] = "escalation.yaml"
