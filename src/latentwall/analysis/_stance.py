@@ -85,11 +85,6 @@ REASONS: dict[str, str] = {
 }
 
 
-def not_applicable(analysis: str, reason: str, **extra: Any) -> dict[str, Any]:
-    """The one shape every analysis returns when it cannot be made: which one, and why."""
-    return {"analysis": analysis, "not_applicable": reason, **extra}
-
-
 # --------------------------------------------------------------------------- result
 
 

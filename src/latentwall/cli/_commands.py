@@ -509,6 +509,23 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_guards(args: argparse.Namespace) -> int:
+    from latentwall.guards import guard_catalog, keyword_list_catalog
+
+    guards, lists = guard_catalog(), keyword_list_catalog()
+    if args.json:
+        json.dump({"guards": guards, "keyword_lists": lists}, sys.stdout, ensure_ascii=False, indent=1, default=str)
+        sys.stdout.write("\n")
+        return 0
+    _print_table("guards (use with run --guard NAME[:options])", ["guard", "what it does"],
+                 [[str(g.get("name", "")), str(g.get("summary", g.get("doc", "")))] for g in guards])
+    _print_table("keyword lists (keyword:lists=A+B)", ["list", "topics", "keywords"],
+                 [[str(k.get("name", "")),
+                   ", ".join(f"{t} {n}" for t, n in (k.get("topics") or {}).items()),
+                   str(k.get("keywords", ""))] for k in lists])
+    return 0
+
+
 def cmd_targets(args: argparse.Namespace) -> int:
     from latentwall.judges import JUDGES
     from latentwall.targets import TARGETS

@@ -142,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("targets", help="list target kinds and judges")
     sub.add_parser("strategies", help="list the strategies a condition can chain")
+    gd = sub.add_parser("guards", help="list the guards and their keyword lists")
+    gd.add_argument("--json", action="store_true")
 
     from latentwall.lab import register_cli as register_lab
 
@@ -163,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "summary": _commands.cmd_summary, "targets": _commands.cmd_targets,
         "import-suite": _commands.cmd_import_suite, "compare": _commands.cmd_compare,
         "view": _commands.cmd_view, "export": _commands.cmd_export, "strategies": _commands.cmd_strategies,
+        "guards": _commands.cmd_guards,
     }
     if args.command == "lab":
         handlers["lab"] = args.handler

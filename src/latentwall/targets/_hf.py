@@ -24,7 +24,7 @@ import hashlib
 import os
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ _IDENTITY_FILES = (
 )
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+# "auto": llama.cpp when it is importable and the weights are one GGUF file on the CPU.
+ENGINES = ("transformers", "llamacpp", "auto")
 
 
 def import_torch_transformers() -> tuple[Any, Any]:
@@ -120,6 +122,36 @@ def plain_prompt(messages: Sequence[dict[str, str]]) -> str:
     """Prompt for tokenizers without a chat template: 'User: ...\\nAssistant:'."""
     lines = [f"{m.get('role', 'user').capitalize()}: {m.get('content', '')}" for m in messages]
     return "\n".join([*lines, "Assistant:"])
+
+
+def render_chat(messages: Sequence[dict[str, str]], prefill: str | None,
+                apply_template: Callable[[list[dict[str, str]]], str] | None) -> tuple[str, bool]:
+    """Prompt text (chat template + prefill) and whether the tokenizer must add special tokens.
+
+    `apply_template(messages)` renders the model's chat template with the generation
+    prompt; None means the model has no template (plain 'User: …' prompt, BOS added).
+    Shared by every engine so that one request is the same prompt text everywhere.
+    """
+    msgs = [dict(m) for m in messages]
+    if apply_template is not None:
+        try:
+            text = apply_template(msgs)
+        except Exception:
+            # Some templates (Gemma, Mistral) reject a system role: fold it into the user turn.
+            if not msgs or msgs[0].get("role") != "system" or len(msgs) < 2:
+                raise
+            sys_msg, first, *rest = msgs
+            merged = {**first, "content": f"{sys_msg['content']}\n\n{first.get('content', '')}"}
+            text = apply_template([merged, *rest])
+        special = False  # the template already holds BOS and friends
+    else:
+        text, special = plain_prompt(msgs), True
+    return text + (prefill or ""), special
+
+
+def think_opened(prompt: str) -> bool:
+    """Whether the prompt (template or prefill) leaves a <think> block open."""
+    return prompt.rfind(THINK_OPEN) > prompt.rfind(THINK_CLOSE)
 
 
 def split_reasoning(text: str, opened: bool = False) -> tuple[str, str | None]:
@@ -253,6 +285,8 @@ class _RowMaxTokens:
 class HFEngine:
     """Loads a checkpoint and runs batched chat generation; blocking (call it in a thread)."""
 
+    engine = "transformers"
+
     def __init__(self, ckpt: Checkpoint, device: str = "cpu", dtype: str = "auto",
                  threads: int | None = None, name: str | None = None) -> None:
         self.ckpt, self.device, self.dtype_opt, self.threads = ckpt, device, dtype, threads
@@ -330,8 +364,15 @@ class HFEngine:
         self.model = self.tokenizer = None
         gc.collect()
 
+    @property
+    def fingerprint_tag(self) -> str:
+        """What, besides the weights, changes the output (none for the CPU/auto default)."""
+        if (self.device, self.dtype_opt) == ("cpu", "auto"):
+            return ""
+        return f"#{self.device}/{self.dtype_opt}"
+
     def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"engine": "transformers", "path": str(self.ckpt.path),
+        out: dict[str, Any] = {"engine": self.engine, "path": str(self.ckpt.path),
                                "format": "gguf" if self.ckpt.gguf_file else "safetensors",
                                "device": self.device, "dtype": self.dtype_opt}
         if self.model is not None:
@@ -346,22 +387,12 @@ class HFEngine:
     def render(self, req: Request) -> tuple[str, bool]:
         """Prompt text (chat template + prefill) and whether it uses the model's special tokens."""
         tok = self.tokenizer
-        msgs = [dict(m) for m in req.messages]
-        if getattr(tok, "chat_template", None):
-            try:
-                text = tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
-            except Exception:
-                # Some templates (Gemma, Mistral) reject a system role: fold it into the user turn.
-                if not msgs or msgs[0].get("role") != "system" or len(msgs) < 2:
-                    raise
-                sys_msg, first, *rest = msgs
-                merged = {**first, "content": f"{sys_msg['content']}\n\n{first.get('content', '')}"}
-                text = tok.apply_chat_template([merged, *rest], tokenize=False,
-                                               add_generation_prompt=True)
-            special = False  # the template already holds BOS and friends
-        else:
-            text, special = plain_prompt(msgs), True
-        return text + (req.prefill or ""), special
+
+        def apply(msgs: list[dict[str, str]]) -> str:
+            return tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+
+        return render_chat(req.messages, req.prefill,
+                           apply if getattr(tok, "chat_template", None) else None)
 
     # -- generation ----------------------------------------------------------------
     def generate(self, batch: Sequence[Request]) -> list[Response]:
@@ -375,7 +406,7 @@ class HFEngine:
             try:
                 text, special = self.render(req)
                 ids = self.tokenizer(text, add_special_tokens=special)["input_ids"]
-                opened = text.rfind(THINK_OPEN) > text.rfind(THINK_CLOSE)
+                opened = think_opened(text)
                 prepared.append(_Prepared(i, req, list(ids), opened))
             except Exception as exc:
                 out[i] = Response(status="ERROR", error=f"prompt: {type(exc).__name__}: {exc}",
@@ -444,7 +475,7 @@ class HFEngine:
 
 def _parse_options(options: dict[str, Any]) -> dict[str, Any]:
     """Coerce options that may arrive as strings from the command line; refuse unknown ones."""
-    known = {"device", "dtype", "batch_size", "threads"}
+    known = {"device", "dtype", "batch_size", "threads", "engine", "n_ctx"}
     unknown = sorted(set(options) - known)
     if unknown:
         raise ConfigError(f"unknown option(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -453,10 +484,14 @@ def _parse_options(options: dict[str, Any]) -> dict[str, Any]:
         out["batch_size"] = int(options.get("batch_size", 16))
         threads = options.get("threads")
         out["threads"] = int(threads) if threads not in (None, "", 0, "0") else None
+        out["n_ctx"] = int(options.get("n_ctx", 4096))
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"batch_size and threads must be integers: {exc}") from None
-    if out["batch_size"] < 1 or (out["threads"] is not None and out["threads"] < 1):
-        raise ConfigError("batch_size and threads must be >= 1")
+        raise ConfigError(f"batch_size, threads and n_ctx must be integers: {exc}") from None
+    if out["batch_size"] < 1 or (out["threads"] is not None and out["threads"] < 1) or out["n_ctx"] < 1:
+        raise ConfigError("batch_size, threads and n_ctx must be >= 1")
+    out["engine"] = str(options.get("engine", "transformers")).strip().lower()
+    if out["engine"] not in ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, not {out['engine']!r}")
     out["device"] = str(options.get("device", "cpu"))
     if not out["device"].startswith(("cpu", "cuda", "mps")):
         raise ConfigError(f"device must be cpu, cuda[:N] or mps, not {out['device']!r}")
@@ -466,9 +501,35 @@ def _parse_options(options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _choose_engine(engine: str, ckpt: Checkpoint, device: str, dtype: str) -> str:
+    """Resolve 'auto' and refuse combinations llama.cpp cannot honour (before anything loads)."""
+    if engine == "auto":
+        if ckpt.gguf_file and device == "cpu" and dtype == "auto":
+            from latentwall.targets._llamacpp import llamacpp_available
+
+            if llamacpp_available():
+                return "llamacpp"
+        return "transformers"
+    if engine == "llamacpp":
+        if not ckpt.gguf_file:
+            raise ConfigError(f"engine llamacpp runs .gguf files only; {ckpt.path} is a safetensors "
+                              "checkpoint (use engine=transformers)")
+        if device != "cpu":
+            raise ConfigError(f"engine llamacpp runs on the CPU here, not {device!r} "
+                              "(use engine=transformers for cuda/mps)")
+        if dtype != "auto":
+            raise ConfigError(f"engine llamacpp computes in the GGUF file's own types; dtype={dtype!r} "
+                              "applies to engine=transformers only")
+    return engine
+
+
 @register_target("hf")
 class HFTarget(Target):
-    """A local checkpoint run in-process: a real batch, concurrency 1, prefill supported."""
+    """A local checkpoint run in-process: a real batch, concurrency 1, prefill supported.
+
+    Options: device, dtype, batch_size, threads, and for GGUF files engine
+    ('transformers' default, 'llamacpp', 'auto') with n_ctx (llama.cpp context, 4096).
+    """
 
     kind = "hf"
     concurrency = 1
@@ -476,13 +537,21 @@ class HFTarget(Target):
 
     def __init__(self, spec: str, path: str | os.PathLike[str], *, device: str = "cpu",
                  dtype: str = "auto", batch_size: int = 16, threads: int | None = None,
-                 name: str | None = None) -> None:
+                 engine: str = "transformers", n_ctx: int = 4096, name: str | None = None) -> None:
         super().__init__(spec)
         opts = _parse_options({"device": device, "dtype": dtype, "batch_size": batch_size,
-                               "threads": threads})
+                               "threads": threads, "engine": engine, "n_ctx": n_ctx})
         self.ckpt = resolve_checkpoint(path)
         self.batch_size = opts["batch_size"]
-        self.engine = HFEngine(self.ckpt, opts["device"], opts["dtype"], opts["threads"], name)
+        chosen = _choose_engine(opts["engine"], self.ckpt, opts["device"], opts["dtype"])
+        self.engine: Any
+        if chosen == "llamacpp":
+            from latentwall.targets._llamacpp import LlamaCppEngine
+
+            self.engine = LlamaCppEngine(self.ckpt, threads=opts["threads"], n_ctx=opts["n_ctx"],
+                                         name=name)
+        else:
+            self.engine = HFEngine(self.ckpt, opts["device"], opts["dtype"], opts["threads"], name)
         self._lock = asyncio.Lock()
         self._fingerprint: str | None = None
 
@@ -493,10 +562,8 @@ class HFTarget(Target):
 
     @property
     def fingerprint(self) -> str:
-        if self._fingerprint is None:  # same path, other weights or precision -> other key
-            eng = self.engine
-            where = f"#{eng.device}/{eng.dtype_opt}" if (eng.device, eng.dtype_opt) != ("cpu", "auto") else ""
-            self._fingerprint = f"{self.spec}#{self.ckpt.identity()}{where}"
+        if self._fingerprint is None:  # same path, other weights, precision or engine -> other key
+            self._fingerprint = f"{self.spec}#{self.ckpt.identity()}{self.engine.fingerprint_tag}"
         return self._fingerprint
 
     @property
