@@ -138,3 +138,36 @@ def test_compare_two_runs(env, tmp_path):
     assert text.returncode == 0 and "Traceback" not in text.stderr
     one = run_cli("compare", ids[0], env=env)
     assert "--target-a" in _one_line_error(one)
+
+
+def test_analyse_stance_export_and_report_options(env, tmp_path):
+    with FakeOpenAIServer() as srv:
+        proc = run_cli("run", "-t", f"openai:m@{srv.base_url}", "-s", "starter", "--lang", "en,zh",
+                       "--locale", "beijing", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    rid = json.loads(proc.stdout)["outcome"]["run_id"]
+    doc = json.loads(run_cli("analyse", rid, "--json", env=env).stdout)
+    assert doc["schema"] == "latentwall.analyses/1"
+    assert "not_applicable" not in doc["splinter_language"] or doc["splinter_language"]["not_applicable"] is None
+    assert doc["capability"]["not_applicable"].startswith("no capability")
+    assert not doc["locale_effects"].get("not_applicable")
+    st = run_cli("stance", rid, "--json", env=env)
+    assert st.returncode == 0, st.stderr
+    assert json.loads(st.stdout)["stance_passes"][0]["judge"] == "stance"
+    for suffix in ("jsonl", "csv"):
+        ex = run_cli("export", rid, "-o", str(tmp_path / f"out.{suffix}"), env=env)
+        assert ex.returncode == 0, ex.stderr and (tmp_path / f"out.{suffix}").stat().st_size > 0
+    bad = tmp_path / "lab.json"
+    bad.write_text('{"schema": "something-else"}', encoding="utf-8")
+    line = _one_line_error(run_cli("report", rid, "--lab", str(bad), "-o", str(tmp_path / "r.html"), env=env))
+    assert "latentwall.lab/1" in line
+    ok = run_cli("report", rid, "-o", str(tmp_path / "r.html"), env=env)
+    assert ok.returncode == 0, ok.stderr
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert 'id="locale"' in html and 'id="splinter"' in html
+
+
+def test_duplicate_condition_after_normalisation_is_refused(env):
+    line = _one_line_error(run_cli("run", "-t", "replay:/x.jsonl", "-s", "mini", "--strategy", "locale:beijing",
+                                   "--strategy", "locale:beijing/system", env=env))
+    assert "twice" in line

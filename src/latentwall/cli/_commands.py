@@ -83,6 +83,17 @@ class _RunRef:
         finally:
             store.close()
 
+    def stance_rows(self) -> Iterator[dict[str, Any]]:
+        """Rows with narrative stance: an earlier LLM stance pass where one exists, else offline."""
+        from latentwall.analysis import load_stance, stance_rows
+        from latentwall.analysis._stance import STANCE_LLM_JUDGE
+        from latentwall.store import Store
+
+        with Store(self.store_path) as store:
+            has_llm = STANCE_LLM_JUDGE in store.judges_of(self.run["run_id"])
+            stored = load_stance(store, self.run["run_id"]) if has_llm else None
+        return stance_rows(self.rows(), stored=stored)
+
     def counts(self) -> dict[str, int]:
         from latentwall.store import Store
 
@@ -345,7 +356,7 @@ def _write_report(refs: list[_RunRef], path: Path, extras: dict[str, Any] | None
     from latentwall.report import write_report
 
     metas = [r.meta(r.counts()) for r in refs]
-    return write_report(metas, lambda: chain.from_iterable(r.rows() for r in refs), path,
+    return write_report(metas, lambda: chain.from_iterable(r.stance_rows() for r in refs), path,
                         extras=extras or {})
 
 
@@ -363,6 +374,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise ConfigError(f"{args.lab} is not a `latentwall lab` result (schema latentwall.lab/1)")
     if args.regime_reference:
         extras["regime_reference"] = args.regime_reference
+    if args.capability_baseline:
+        extras["capability_baseline"] = args.capability_baseline
+    if args.embeddings:
+        extras["diversity_embeddings"] = True
     out = _write_report(refs, Path(args.output), extras)
     _err().print(escape(f"report of {len(refs)} run(s) written to {out}"))
     return 0
@@ -445,6 +460,81 @@ def cmd_import_suite(args: argparse.Namespace) -> int:
         if not on_path:
             _err().print(escape(f"to use it: export {USER_SUITES_ENV}={dest.resolve()}  "
                                 f"(or run with -s {result.path})"))
+    return 0
+
+
+def cmd_stance(args: argparse.Namespace) -> int:
+    from latentwall.analysis import stance_pass
+    from latentwall.store import Store
+
+    refs = _resolve_runs(args.runs, args.run_dir)
+    results = []
+    for ref in refs:
+        with Store(ref.store_path) as store:
+            results.append(stance_pass(store, ref.run["run_id"], args.scorer))
+    if args.json:
+        json.dump({"stance_passes": results}, sys.stdout, ensure_ascii=False, indent=1, default=str)
+        sys.stdout.write("\n")
+    else:
+        for r in results:
+            counts = ", ".join(f"{k} {v}" for k, v in sorted((r.get("counts") or {}).items()) if v)
+            _err().print(escape(f"run {r['run_id']}: {r.get('n_scored', 0)} of {r.get('n_rows', 0)} responses "
+                                f"scored by {r.get('scorer')} → judge '{r.get('judge')}' ({counts or 'none'})"))
+    return 0
+
+
+def _analyses(refs: list[_RunRef]) -> dict[str, Any]:
+    """Every cross-row analysis of the runs, each with its own not_applicable reason."""
+    from latentwall.analysis import (
+        diversity,
+        locale_effects,
+        paired_control_gap,
+        regime_cards,
+        splinter_index,
+        stance_summary,
+        strategy_metrics,
+        thought_suppression,
+    )
+    from latentwall.suites import capability_accuracy
+
+    rows = list(chain.from_iterable(r.stance_rows() for r in refs))
+    cap_rows = [r for r in rows if r.get("category") == "capability"]
+    conditions = {r.get("condition") or "" for r in rows}
+    out: dict[str, Any] = {
+        "schema": "latentwall.analyses/1",
+        "runs": [r.run["run_id"] for r in refs],
+        "splinter_language": splinter_index(rows, axis="language"),
+        "splinter_condition": splinter_index(rows, axis="condition") if len(conditions) > 1
+        else {"not_applicable": "the runs have one condition only (add --strategy or --locale)"},
+        "paired_control_gap": paired_control_gap(rows),
+        "stance": stance_summary(rows),
+        "thought_suppression": thought_suppression(rows),
+        "regimes": regime_cards(rows),
+        "locale_effects": locale_effects(rows),
+        "capability": capability_accuracy(cap_rows) if cap_rows
+        else {"not_applicable": "no capability-suite probes in these runs (add -s capability)"},
+        "diversity": diversity(rows, embeddings=False),
+        "strategies_guards": strategy_metrics(rows) if len(conditions) > 1 or any(r.get("guard") for r in rows)
+        else {"not_applicable": "no strategy (--strategy/--locale) or guard (--guard) in these runs"},
+    }
+    return out
+
+
+def cmd_analyse(args: argparse.Namespace) -> int:
+    refs = _resolve_runs(args.runs, args.run_dir)
+    doc = _analyses(refs)
+    if args.json:
+        json.dump(doc, sys.stdout, ensure_ascii=False, indent=1, default=str)
+        sys.stdout.write("\n")
+        return 0
+    rows = []
+    for name, res in doc.items():
+        if not isinstance(res, dict):
+            continue
+        na = res.get("not_applicable")
+        rows.append([name, "not available: " + str(na) if na else "computed"])
+    _print_table("analyses (use --json for the figures, `latentwall report` for tables and charts)",
+                 ["analysis", "result"], rows)
     return 0
 
 

@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="embed the white-box figures of a `latentwall lab` result")
     rep.add_argument("--regime-reference", default=None, metavar="TARGET",
                      help="reference target for the universal-safety grade (a target in these runs)")
+    rep.add_argument("--capability-baseline", default=None, metavar="TARGET",
+                     help="the target the capability tax is measured against (default: the first)")
+    rep.add_argument("--embeddings", action="store_true",
+                     help="embedding dispersion in the diversity section (needs an embedding model package)")
 
     ls = sub.add_parser("runs", help="list the runs in a run directory")
     ls.add_argument("--run-dir", default=None)
@@ -117,6 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--title", default=None)
     im.add_argument("--licence", default=None)
     im.add_argument("--json", action="store_true")
+
+    st = sub.add_parser("stance", help="score narrative stance of a run's answers against the fact sheets")
+    st.add_argument("runs", nargs="*", metavar="RUN")
+    st.add_argument("--scorer", default="offline", help="offline (default) or llm:TARGET_SPEC")
+    st.add_argument("--run-dir", default=None)
+    st.add_argument("--json", action="store_true")
+
+    an = sub.add_parser("analyse", help="every analysis of runs (splinter, paired gap, stance, regimes, ...)")
+    an.add_argument("runs", nargs="*", metavar="RUN")
+    an.add_argument("--run-dir", default=None)
+    an.add_argument("--json", action="store_true")
 
     vw = sub.add_parser("view", help="live viewer of the runs in a run directory, on 127.0.0.1")
     vw.add_argument("run_dir", nargs="?", default=None, metavar="RUN_DIR")
@@ -164,7 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "suites": _commands.cmd_suites, "report": _commands.cmd_report, "runs": _commands.cmd_runs,
         "summary": _commands.cmd_summary, "targets": _commands.cmd_targets,
         "import-suite": _commands.cmd_import_suite, "compare": _commands.cmd_compare,
-        "view": _commands.cmd_view, "export": _commands.cmd_export, "strategies": _commands.cmd_strategies,
+        "view": _commands.cmd_view, "export": _commands.cmd_export,
+        "stance": _commands.cmd_stance, "analyse": _commands.cmd_analyse, "strategies": _commands.cmd_strategies,
         "guards": _commands.cmd_guards,
     }
     if args.command == "lab":

@@ -48,6 +48,18 @@ def guards_section(ctx: ReportContext) -> str | Absent | None:
     return guard_section_html(strategy_metrics(coll.rows)) or Absent("no strategy or guard data")
 
 
+def locale_section(ctx: ReportContext) -> str | Absent | None:
+    from latentwall.analysis import locale_effects, locale_section_html
+
+    rows = ctx.collector("locale").rows
+    if not any(str(r.get("condition") or "").startswith("locale:") for r in rows):
+        return Absent("no locale conditions in these runs (run with --locale beijing,taipei,none)")
+    res = locale_effects(rows)
+    if res.get("not_applicable"):
+        return Absent(str(res["not_applicable"]))
+    return locale_section_html(res) or Absent("no locale effects to show")
+
+
 def splinter_section(ctx: ReportContext) -> str | Absent | None:
     from latentwall.analysis import splinter_index, splinter_section_html
 

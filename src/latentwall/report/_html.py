@@ -630,6 +630,8 @@ for _id, _title, _module, _render, _collect in (
                              collect=f"latentwall.analysis.{_module}:{_collect}"))
 register_section(Section("splinter", "Splinter index", "latentwall.report._analysis_sections:splinter_section",
                          collect="latentwall.report._analysis_sections:TrimmedRows"))
+register_section(Section("locale", "Locale conditioning", "latentwall.report._analysis_sections:locale_section",
+                         collect="latentwall.report._analysis_sections:TrimmedRows"))
 register_section(Section("guards", "Strategies and guards", "latentwall.report._analysis_sections:guards_section",
                          collect="latentwall.report._analysis_sections:GuardRows"))
 register_section(Section("paired", "Paired-control gap", "latentwall.report._analysis_sections:paired_section",

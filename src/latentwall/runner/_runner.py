@@ -79,8 +79,9 @@ class RunConfig:
             raise ConfigError("--max-tokens must be at least 1")
         if not self.conditions:
             raise ConfigError("no condition to run (the plain probe is condition '')")
-        if len(set(self.conditions)) != len(self.conditions):
-            raise ConfigError("a condition is listed twice")
+        ids = [make_condition(c).id for c in self.conditions]
+        if len(set(ids)) != len(ids):
+            raise ConfigError("a condition is listed twice (after normalisation: " + ", ".join(ids) + ")")
         if self.guard:
             from latentwall.guards import make_guard
 
