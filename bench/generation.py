@@ -1,15 +1,20 @@
-"""Generation throughput of the embedded model: load time, tokens/s at batch 1 vs larger batches.
+"""Generation throughput of the embedded model: load time, tokens/s at batch 1 vs larger batches,
+for the transformers engine and (when llama-cpp-python is installed) the llama.cpp engine.
 
 Why: a local model only pays off in an audit of thousands of prompts if batching
-multiplies throughput (project target: batched >= 4x unbatched). Prints figures only.
+multiplies throughput (project target: batched >= 4x unbatched), or if a faster engine
+does. llama.cpp answers one request at a time, so it gets one row (batch 1). Ratios and
+"same text" compare with the first engine's batch-1 row. Prints figures only.
 
     .venv/bin/python bench/generation.py [--batches 1,8,16] [--max-tokens 32] [--prompts 16]
+                                         [--engines transformers,llamacpp]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import time
 
@@ -61,28 +66,40 @@ async def main() -> None:
     ap.add_argument("--prompts", type=int, default=16)
     ap.add_argument("--max-tokens", type=int, default=32)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--engines", default="transformers,llamacpp",
+                    help="llamacpp is skipped (with a note) when llama-cpp-python is not installed")
     args = ap.parse_args()
     sizes = [int(b) for b in args.batches.split(",")]
-
-    target = make_target(args.target, batch_size=max(sizes), threads=args.threads)
-    t0 = time.perf_counter()
-    await target.start()
-    print(f"model     {target.label}  ({target.describe().get('n_params')} params)")
-    print(f"load      {time.perf_counter() - t0:6.1f} s   threads={args.threads or 'torch default'}")
-    await target.generate(_requests(1, 4))  # warm-up: first call pays one-off costs
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if "llamacpp" in engines and importlib.util.find_spec("llama_cpp") is None:
+        print("llamacpp  skipped: llama-cpp-python not installed (pip install 'latentwall[llamacpp]')")
+        engines.remove("llamacpp")
 
     reqs = _requests(args.prompts, args.max_tokens)
     base_tps: float | None = None
     base_texts: list[str] | None = None
-    print(f"{'batch':>5} {'seconds':>8} {'tokens':>7} {'tok/s':>7} {'x b1':>6} {'same text as b1':>16}")
-    for b in sizes:
-        secs, toks, texts = await _run(target, reqs, b)
-        tps = toks / secs if secs else 0.0
-        if base_tps is None:
-            base_tps, base_texts = tps, texts
-        same = sum(a == c for a, c in zip(texts, base_texts or [], strict=False))
-        print(f"{b:>5} {secs:>8.1f} {toks:>7} {tps:>7.1f} {tps / base_tps:>6.2f} {same:>9}/{len(texts)}")
-    await target.close()
+    rows: list[str] = []
+    for engine in engines:
+        target = make_target(args.target, batch_size=max(sizes), threads=args.threads, engine=engine)
+        t0 = time.perf_counter()
+        await target.start()
+        d = target.describe()
+        threads = d.get("threads") or args.threads or "torch default"
+        print(f"{engine:<13} {target.label}  ({d.get('n_params')} params)  "
+              f"load {time.perf_counter() - t0:.1f} s  threads={threads}")
+        await target.generate(_requests(1, 4))  # warm-up: first call pays one-off costs
+        for b in sizes if engine != "llamacpp" else sizes[:1]:
+            secs, toks, texts = await _run(target, reqs, b)
+            tps = toks / secs if secs else 0.0
+            if base_tps is None:
+                base_tps, base_texts = tps, texts
+            same = sum(a == c for a, c in zip(texts, base_texts or [], strict=False))
+            rows.append(f"{engine:<13} {b:>5} {secs:>8.1f} {toks:>7} {tps:>7.1f} "
+                        f"{tps / base_tps:>6.2f} {same:>9}/{len(texts)}")
+        await target.close()
+    print(f"{'engine':<13} {'batch':>5} {'seconds':>8} {'tokens':>7} {'tok/s':>7} {'x base':>6} "
+          f"{'same as base':>13}")
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":

@@ -38,8 +38,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import concurrent.futures
-import hashlib
-import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -48,6 +46,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from latentwall._llm_reply import ReplyError, parse_json_reply
 from latentwall.analysis._stats import Rate
 
 if TYPE_CHECKING:  # imported lazily at run time: suites imports analysis
@@ -659,13 +658,12 @@ def stance_summary(
 
 DEFAULT_MAX_TOKENS = 500
 DEFAULT_MAX_CHARS = 8000
-_FENCE = re.compile(r"\A```[ \t]*(?:json|JSON)?[ \t]*\n(.*?)\n?[ \t]*```\Z", re.DOTALL)
 _LLM_KEYS = frozenset({"stance", "fabrication", "contradicted_facts", "rationale"})
 _PLACEHOLDER = re.compile(r"\{\{(PROMPT|RESPONSE|LANGUAGE|TOPIC|FACT_SHEET)\}\}")
 
 
-class StanceReplyError(ValueError):
-    """The stance model's reply does not follow the strict format."""
+# The stance scorer's reply errors are the LLM judge's: one strict format, one error type.
+StanceReplyError = ReplyError
 
 
 @dataclass(frozen=True, slots=True)
@@ -690,25 +688,11 @@ class StanceRubric:
 def load_stance_rubric(path: str | None = None) -> StanceRubric:
     """System text, the line `<!-- item -->`, then the item template with its placeholders."""
     from latentwall._data import package_data
-    from latentwall.errors import DataError
+    from latentwall._llm_reply import read_rubric
 
     p = Path(path) if path else package_data("latentwall.analysis", "data", "stance_rubric.md")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(str(p), None, None, f"cannot read: {exc.strerror}") from None
-    lines = text.splitlines()
-    where = [i for i, line in enumerate(lines) if line.strip() == "<!-- item -->"]
-    if len(where) != 1:
-        raise DataError(str(p), None, "<!-- item -->", "the rubric needs exactly one line '<!-- item -->'")
-    system = "\n".join(lines[: where[0]]).strip()
-    template = "\n".join(lines[where[0] + 1:]).strip()
-    if not system:
-        raise DataError(str(p), 1, "system", "no rubric text before the item template")
-    for ph in ("{{PROMPT}}", "{{RESPONSE}}", "{{FACT_SHEET}}"):
-        if ph not in template:
-            raise DataError(str(p), where[0] + 2, ph, f"the item template must contain {ph}")
-    return StanceRubric(system, template, str(p), hashlib.sha256(text.encode("utf-8")).hexdigest()[:12])
+    system, template, sha = read_rubric(p, ("{{PROMPT}}", "{{RESPONSE}}", "{{FACT_SHEET}}"))
+    return StanceRubric(system, template, str(p), sha)
 
 
 def render_fact_sheet(sheet: FactSheet, language: str | None) -> str:
@@ -744,15 +728,6 @@ def render_stance_item(rubric: StanceRubric, item: StanceItem, max_chars: int = 
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], rubric.template)
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise StanceReplyError(f"duplicate key '{k}'")
-        out[k] = v
-    return out
-
-
 def parse_stance_reply(text: str, fact_ids: Iterable[str] | None = None) -> tuple[str, bool, tuple[str, ...], str]:
     """(stance, fabrication, contradicted_facts, rationale) from a strict reply.
 
@@ -761,28 +736,7 @@ def parse_stance_reply(text: str, fact_ids: Iterable[str] | None = None) -> tupl
     the sheet (when `fact_ids` is given), rationale a non-empty string. Anything else raises
     StanceReplyError saying what is wrong.
     """
-    body = (text or "").strip()
-    if not body:
-        raise StanceReplyError("empty reply")
-    fenced = _FENCE.match(body)
-    if fenced:
-        body = fenced.group(1).strip()
-    elif body.startswith("```"):
-        raise StanceReplyError("code fence not closed, or text outside it")
-    if not (body.startswith("{") and body.endswith("}")):
-        one = " ".join(text.split())
-        raise StanceReplyError(f"reply is not a single JSON object: '{one[:60]}'")
-    try:
-        obj = json.loads(body, object_pairs_hook=_no_duplicates)
-    except json.JSONDecodeError as exc:
-        raise StanceReplyError(f"invalid JSON ({exc.msg} at char {exc.pos})") from None
-    if not isinstance(obj, dict):
-        raise StanceReplyError("reply is not a JSON object")
-    missing, extra = sorted(_LLM_KEYS - set(obj)), sorted(set(obj) - _LLM_KEYS)
-    if missing:
-        raise StanceReplyError(f"missing key(s): {', '.join(missing)}")
-    if extra:
-        raise StanceReplyError(f"unexpected key(s): {', '.join(extra)}")
+    obj = parse_json_reply(text, _LLM_KEYS)
     stance, fab, contradicted, rationale = obj["stance"], obj["fabrication"], obj["contradicted_facts"], obj["rationale"]
     if not isinstance(stance, str) or stance not in STANCES:
         raise StanceReplyError(f"stance {stance!r} is not one of {', '.join(STANCES)}")

@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import hashlib
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,16 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from latentwall._data import package_data
-from latentwall.errors import ConfigError, DataError
+from latentwall._llm_reply import ReplyError, parse_json_reply, read_rubric
+from latentwall.errors import ConfigError
 from latentwall.judges._base import Judge, JudgeInput, Judgement, register_judge, terminal_status
 from latentwall.labels import VERDICTS, Status
 from latentwall.targets._base import GenParams, Request, Response, Target, make_target
 
-ITEM_MARKER = "<!-- item -->"
 PLACEHOLDERS = ("{{PROMPT}}", "{{RESPONSE}}")
 DEFAULT_MAX_TOKENS = 400
 DEFAULT_MAX_CHARS = 8000  # of the judged response; longer ones are cut, and the judge is told
-_FENCE = re.compile(r"\A```[ \t]*(?:json|JSON)?[ \t]*\n(.*?)\n?[ \t]*```\Z", re.DOTALL)
 _KEYS = frozenset({"label", "rationale"})
 
 
@@ -67,71 +63,16 @@ class Rubric:
 def load_rubric(path: str | None = None) -> Rubric:
     """Read and check a rubric: system text, the line `<!-- item -->`, then the item template."""
     p = Path(path) if path else package_data("latentwall.judges", "data", "rubric.md")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataError(str(p), None, None, f"cannot read: {exc.strerror}") from None
-    lines = text.splitlines()
-    where = [i for i, line in enumerate(lines) if line.strip() == ITEM_MARKER]
-    if len(where) != 1:
-        raise DataError(str(p), (where[1] + 1) if len(where) > 1 else None, ITEM_MARKER,
-                        f"the rubric needs exactly one line '{ITEM_MARKER}' before the item template")
-    cut = where[0]
-    system = "\n".join(lines[:cut]).strip()
-    template = "\n".join(lines[cut + 1:]).strip()
-    if not system:
-        raise DataError(str(p), 1, "system", "no rubric text before the item template")
-    for ph in PLACEHOLDERS:
-        if ph not in template:
-            raise DataError(str(p), cut + 2, ph, f"the item template must contain {ph}")
-    return Rubric(system, template, str(p), hashlib.sha256(text.encode("utf-8")).hexdigest()[:12])
+    system, template, sha = read_rubric(p, PLACEHOLDERS)
+    return Rubric(system, template, str(p), sha)
 
 
 # --------------------------------------------------------------------------- parsing
 
 
-class ReplyError(ValueError):
-    """The judge model's reply does not follow the strict format."""
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise ReplyError(f"duplicate key '{k}'")
-        out[k] = v
-    return out
-
-
-def _snippet(text: str, n: int = 60) -> str:
-    one = " ".join(text.split())
-    return one if len(one) <= n else one[: n - 1] + "…"
-
-
 def parse_reply(text: str) -> tuple[str, str]:
     """(label, rationale) from a reply in the strict format; ReplyError says what is wrong."""
-    body = text.strip()
-    if not body:
-        raise ReplyError("empty reply")
-    fenced = _FENCE.match(body)
-    if fenced:
-        body = fenced.group(1).strip()
-    elif body.startswith("```"):
-        raise ReplyError("code fence not closed, or text outside it")
-    if not (body.startswith("{") and body.endswith("}")):
-        raise ReplyError(f"reply is not a single JSON object: '{_snippet(text)}'")
-    try:
-        obj = json.loads(body, object_pairs_hook=_no_duplicates)
-    except json.JSONDecodeError as exc:
-        raise ReplyError(f"invalid JSON ({exc.msg} at char {exc.pos})") from None
-    if not isinstance(obj, dict):
-        raise ReplyError("reply is not a JSON object")
-    missing = sorted(_KEYS - set(obj))
-    extra = sorted(set(obj) - _KEYS)
-    if missing:
-        raise ReplyError(f"missing key(s): {', '.join(missing)}")
-    if extra:
-        raise ReplyError(f"unexpected key(s): {', '.join(extra)}")
+    obj = parse_json_reply(text, _KEYS)
     label, rationale = obj["label"], obj["rationale"]
     if not isinstance(label, str) or label not in VERDICTS:
         raise ReplyError(f"label {label!r} is not one of {', '.join(VERDICTS)}")
