@@ -23,7 +23,7 @@ def test_builtin_takes_no_argument():
     with pytest.raises(ConfigError):
         make_target("builtin:something")
     with pytest.raises(ConfigError, match="engine"):
-        make_target("builtin", engine="llamacpp")
+        make_target("builtin", engine="no-such-engine")
 
 
 @pytest.fixture(scope="module")

@@ -85,3 +85,11 @@ def test_condition_specs_are_validated():
     assert make_condition("").id == "" and make_condition("test-shout+test-only-even").id == "test-shout+test-only-even"
     with pytest.raises(ConfigError, match="twice"):
         RunConfig(target="builtin", suites=["starter"], conditions=["", ""]).validate()
+
+
+def test_output_changing_target_options_make_another_run():
+    base = RunConfig(target="builtin", suites=["starter"])
+    paced = RunConfig(target="builtin", suites=["starter"], target_options={"batch_size": 4, "threads": 1})
+    other_engine = RunConfig(target="builtin", suites=["starter"], target_options={"engine": "llamacpp"})
+    assert base.run_id() == paced.run_id()
+    assert base.run_id() != other_engine.run_id()

@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--timeout", type=float, default=None, help="seconds per request (openai targets)")
     r.add_argument("--retries", type=int, default=None, help="retries per request (openai targets)")
     r.add_argument("-O", "--target-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="a target-specific option, e.g. -O device=cuda -O dtype=bfloat16 -O threads=2")
+                   help="a target-specific option, e.g. -O engine=llamacpp, -O device=cuda, -O dtype=bfloat16, -O threads=2")
     r.add_argument("--strategy", action="append", default=[], metavar="CHAIN",
                    help="also run each probe through a strategy chain, e.g. base64 or roleplay+zero-width "
                         "(repeatable; see `latentwall strategies`)")

@@ -29,6 +29,10 @@ from latentwall.suites import Probe, iter_selected
 from latentwall.targets import GenParams, Request, Response, Target, make_target, redact_spec
 
 CHUNK = 256  # probes read, checked for resume and looked up in the cache at a time
+# Target options that change how fast answers come, not what they say: not part of a run's
+# identity, so re-running with another --concurrency still resumes.
+_PACE_OPTIONS = frozenset({"concurrency", "timeout", "retries", "batch_size", "threads", "backoff",
+                           "max_retry_after"})
 WRITE_BATCH = 512  # most records per store transaction
 
 
@@ -56,6 +60,9 @@ class RunConfig:
             "languages": sorted(self.languages) if self.languages else None,
             "limit": self.limit, "samples": self.samples, "params": self.params.to_dict(),
             "judge": self.judge, "conditions": list(self.conditions), "guard": self.guard,
+            # engine, device, dtype … change the answers: a run with another engine is another run
+            "target_options": {k: str(v) for k, v in sorted(self.target_options.items())
+                               if k not in _PACE_OPTIONS},
         }
 
     def run_id(self) -> str:
