@@ -85,3 +85,16 @@ def read_rubric(path: Path, placeholders: Iterable[str]) -> tuple[str, str, str]
         if ph not in template:
             raise DataError(str(path), cut + 2, ph, f"the item template must contain {ph}")
     return system, template, hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def judge_model(
+    who: str, target: Any, target_options: Any, max_tokens: int, max_chars: int
+) -> tuple[Any, Any, int]:
+    """(target, greedy GenParams, max_chars) for a model used as a judge or scorer."""
+    from latentwall.errors import ConfigError
+    from latentwall.targets import GenParams, make_target
+
+    if max_tokens < 16 or max_chars < 100:
+        raise ConfigError(f"{who}: max_tokens >= 16 and max_chars >= 100")
+    target = make_target(target, **dict(target_options or {})) if isinstance(target, str) else target
+    return target, GenParams(temperature=0.0, top_p=1.0, max_tokens=int(max_tokens), seed=0), int(max_chars)

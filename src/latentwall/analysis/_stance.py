@@ -768,15 +768,11 @@ class LLMStanceScorer:
         max_chars: int = DEFAULT_MAX_CHARS,
         target_options: Mapping[str, Any] | None = None,
     ) -> None:
-        from latentwall.errors import ConfigError
-        from latentwall.targets import GenParams, make_target
+        from latentwall._llm_reply import judge_model
 
-        if max_tokens < 16 or max_chars < 100:
-            raise ConfigError("stance scorer: max_tokens >= 16 and max_chars >= 100")
-        self.target = make_target(target, **dict(target_options or {})) if isinstance(target, str) else target
+        self.target, self.params, self.max_chars = judge_model(
+            "stance scorer", target, target_options, max_tokens, max_chars)
         self.rubric = load_stance_rubric(rubric)
-        self.params = GenParams(temperature=0.0, top_p=1.0, max_tokens=int(max_tokens), seed=0)
-        self.max_chars = int(max_chars)
         self.scorer = f"llm:{self.target.label}"
 
     async def start(self) -> None:

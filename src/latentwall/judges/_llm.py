@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from latentwall._data import package_data
-from latentwall._llm_reply import ReplyError, parse_json_reply, read_rubric
+from latentwall._llm_reply import ReplyError, judge_model, parse_json_reply, read_rubric
 from latentwall.errors import ConfigError
 from latentwall.judges._base import Judge, JudgeInput, Judgement, register_judge, terminal_status
 from latentwall.labels import VERDICTS, Status
-from latentwall.targets._base import GenParams, Request, Response, Target, make_target
+from latentwall.targets._base import Request, Response, Target
 
 PLACEHOLDERS = ("{{PROMPT}}", "{{RESPONSE}}")
 DEFAULT_MAX_TOKENS = 400
@@ -100,12 +100,9 @@ class LLMJudge(Judge):
         max_chars: int = DEFAULT_MAX_CHARS,
         target_options: dict[str, Any] | None = None,
     ) -> None:
-        if max_tokens < 16 or max_chars < 100:
-            raise ConfigError("llm judge: max_tokens >= 16 and max_chars >= 100")
-        self.target = make_target(target, **(target_options or {})) if isinstance(target, str) else target
+        self.target, self.params, self.max_chars = judge_model(
+            "llm judge", target, target_options, max_tokens, max_chars)
         self.rubric = load_rubric(rubric)
-        self.params = GenParams(temperature=0.0, top_p=1.0, max_tokens=int(max_tokens), seed=0)
-        self.max_chars = int(max_chars)
         self._started_in: asyncio.AbstractEventLoop | None = None
         self._start_lock: asyncio.Lock | None = None
 
