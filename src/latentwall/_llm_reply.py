@@ -98,3 +98,16 @@ def judge_model(
         raise ConfigError(f"{who}: max_tokens >= 16 and max_chars >= 100")
     target = make_target(target, **dict(target_options or {})) if isinstance(target, str) else target
     return target, GenParams(temperature=0.0, top_p=1.0, max_tokens=int(max_tokens), seed=0), int(max_chars)
+
+
+def unusable_reply(resp: Any, who: str, max_tokens: int) -> str | None:
+    """Why a judge model's response cannot be read at all (before parsing), or None."""
+    if resp.status == "ERROR":
+        return f"{who} target error: {resp.error or 'no detail'}"
+    if resp.status == "FILTERED":
+        return f"{who} reply blocked by a filter"
+    if resp.status == "TRUNCATED" or resp.finish_reason == "length":
+        return f"{who} reply cut at the token limit ({max_tokens})"
+    if resp.status not in (None, ""):
+        return f"{who} target returned status {resp.status}"
+    return None

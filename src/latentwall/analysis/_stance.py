@@ -46,7 +46,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from latentwall._llm_reply import ReplyError, parse_json_reply
+from latentwall._llm_reply import ReplyError, parse_json_reply, unusable_reply
 from latentwall.analysis._stats import Rate
 
 if TYPE_CHECKING:  # imported lazily at run time: suites imports analysis
@@ -785,14 +785,9 @@ class LLMStanceScorer:
         return StanceResult(JUDGE_ERROR, rationale=f"JUDGE_ERROR: {why}", reason="judge-error", scorer=self.scorer)
 
     def _result(self, item: StanceItem, resp: Response) -> StanceResult:
-        if resp.status == "ERROR":
-            return self._error(f"stance target error: {resp.error or 'no detail'}")
-        if resp.status == "FILTERED":
-            return self._error("stance reply blocked by a filter")
-        if resp.status == "TRUNCATED" or resp.finish_reason == "length":
-            return self._error(f"stance reply cut at the token limit ({self.params.max_tokens})")
-        if resp.status not in (None, ""):
-            return self._error(f"stance target returned status {resp.status}")
+        why = unusable_reply(resp, "stance", self.params.max_tokens)
+        if why is not None:
+            return self._error(why)
         try:
             stance, fab, contradicted, rationale = parse_stance_reply(resp.text or "", (f.id for f in item.sheet.facts))
         except StanceReplyError as exc:

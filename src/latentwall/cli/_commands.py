@@ -153,11 +153,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             if val <= 0 and name != "retries":
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive")
             options[name] = val
-    for item in args.target_option:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--target-option expects KEY=VALUE, got '{item}'")
-        options[key.strip().replace("-", "_")] = value
+    for key, value in _pairs(args.target_option, "--target-option").items():
+        options[key.replace("-", "_")] = value
     conditions = [] if args.no_plain else [""]
     for item in args.strategy:
         conditions += [c.strip() for c in item.split(",") if c.strip()]

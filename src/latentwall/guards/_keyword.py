@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -207,32 +208,26 @@ class KeywordGuard(_TextGuard):
             opts["topics"] = "+".join(sorted({t.strip() for t in self.opts["topics"].split("+") if t.strip()}))
         return {**opts, **super().canonical_options()}
 
+    def _hits(self, views: Iterable[Any]) -> Iterator[tuple[Keyword, str, int, int]]:
+        """(keyword, view, start, end) hits, lazily, views in order."""
+        for view in views:
+            auto = self._automata.get(view.name)
+            if auto is None:
+                continue
+            for start, pattern, payloads in auto.iter(view.text):
+                end = start + len(pattern)
+                for idx, left, right in payloads:
+                    if view.edge_ok(start, end, left, right):
+                        yield self.keywords[idx], view.name, start, end
+
     def find_all(self, text: str) -> list[tuple[Keyword, str, int, int]]:
         """Every (keyword, view, start, end) hit in a text, views in order."""
-        hits = []
-        for view in self.normaliser.views(text):
-            auto = self._automata.get(view.name)
-            if auto is None:
-                continue
-            for start, pattern, payloads in auto.iter(view.text):
-                end = start + len(pattern)
-                for idx, left, right in payloads:
-                    if view.edge_ok(start, end, left, right):
-                        hits.append((self.keywords[idx], view.name, start, end))
-        return hits
+        return list(self._hits(self.normaliser.views(text)))
 
     def scan_text(self, text: str) -> tuple[str, str, str] | None:
-        for view in self.normaliser.iter_views(text):
-            auto = self._automata.get(view.name)
-            if auto is None:
-                continue
-            for start, pattern, payloads in auto.iter(view.text):
-                end = start + len(pattern)
-                for idx, left, right in payloads:
-                    if view.edge_ok(start, end, left, right):
-                        kw = self.keywords[idx]
-                        return kw.text, kw.source, view.name
-        return None
+        # Views are built lazily here: most texts are decided by the first one.
+        hit = next(self._hits(self.normaliser.iter_views(text)), None)
+        return None if hit is None else (hit[0].text, hit[0].source, hit[1])
 
     def describe(self) -> dict[str, Any]:
         backends = {a.backend for a in self._automata.values()} or {"python"}

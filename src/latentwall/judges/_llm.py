@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from latentwall._data import package_data
-from latentwall._llm_reply import ReplyError, judge_model, parse_json_reply, read_rubric
+from latentwall._llm_reply import (
+    ReplyError,
+    judge_model,
+    parse_json_reply,
+    read_rubric,
+    unusable_reply,
+)
 from latentwall.errors import ConfigError
 from latentwall.judges._base import Judge, JudgeInput, Judgement, register_judge, terminal_status
 from latentwall.labels import VERDICTS, Status
@@ -157,14 +163,9 @@ class LLMJudge(Judge):
         def error(why: str) -> Judgement:
             return Judgement(Status.JUDGE_ERROR, f"JUDGE_ERROR: {why}", judge=self.name)
 
-        if resp.status == Status.ERROR:
-            return error(f"judge target error: {resp.error or 'no detail'}")
-        if resp.status == Status.FILTERED:
-            return error("judge reply blocked by a filter")
-        if resp.status == Status.TRUNCATED or resp.finish_reason == "length":
-            return error(f"judge reply cut at the token limit ({self.params.max_tokens})")
-        if resp.status not in (None, ""):
-            return error(f"judge target returned status {resp.status}")
+        why = unusable_reply(resp, "judge", self.params.max_tokens)
+        if why is not None:
+            return error(why)
         try:
             label, rationale = parse_reply(resp.text or "")
         except ReplyError as exc:

@@ -23,7 +23,7 @@ from latentwall.errors import ConfigError, TargetError
 from latentwall.judges import Judge, JudgeInput, Judgement, make_judge
 from latentwall.labels import Status
 from latentwall.runner._progress import NullProgress, ProgressSink
-from latentwall.store import ResultRecord, Store
+from latentwall.store import DB_NAME, ResultRecord, Store
 from latentwall.strategies import Condition, make_condition
 from latentwall.suites import Probe, iter_selected
 from latentwall.targets import GenParams, Request, Response, Target, make_target, redact_spec
@@ -175,21 +175,13 @@ class Runner:
         store.update_run(self.run_id, total=total, status="running")
         return total
 
-    def _count_done(self, store: Store) -> int:
-        return store.conn.execute(
-            "SELECT COUNT(*) FROM responses r JOIN judgements j ON j.run_id=r.run_id"
-            " AND j.probe_id=r.probe_id AND j.condition=r.condition AND j.sample=r.sample"
-            " WHERE r.run_id=? AND j.judge=? AND (r.status IS NULL OR r.status != 'ERROR')",
-            (self.run_id, self.config.judge),
-        ).fetchone()[0]
-
     async def run(self) -> RunOutcome:
         cfg = self.config
         t0 = time.monotonic()
         store = Store.open(cfg.run_dir)
         try:
             total = self._register(store)
-            done = self._count_done(store)
+            done = store.count_done(self.run_id, cfg.judge)
             outcome = RunOutcome(self.run_id, "running", store.path, total, done)
             if done >= total:
                 outcome.status = "finished"
@@ -229,12 +221,7 @@ class Runner:
                 outcome.status = "interrupted"
             else:
                 outcome.status = "incomplete" if errors else "finished"
-            fields: dict[str, Any] = {"status": outcome.status}
-            if outcome.status == "finished":
-                from latentwall.store._sqlite import now_iso
-
-                fields["finished"] = now_iso()
-            store.update_run(self.run_id, **fields)
+            store.update_run(self.run_id, status=outcome.status)
             outcome.counts = store.counts(self.run_id)
             outcome.elapsed_s = time.monotonic() - t0
             return outcome
@@ -409,14 +396,9 @@ def plan_run(config: RunConfig) -> dict[str, Any]:
     requests = sum(per_cond.values())
     done = 0
     run_id = config.run_id()
-    db = Path(config.run_dir) / "latentwall.db"
-    if db.exists():
+    if (Path(config.run_dir) / DB_NAME).exists():
         with Store.open(config.run_dir) as store:
-            if store.get_run(run_id) is not None:
-                done = store.conn.execute(
-                    "SELECT COUNT(*) FROM responses WHERE run_id=? AND (status IS NULL OR status != 'ERROR')",
-                    (run_id,),
-                ).fetchone()[0]
+            done = store.count_done(run_id, config.judge)
     return {
         "run_id": run_id, "target": redact_spec(config.target), "suites": list(config.suites),
         "probes": probes, "conditions": per_cond, "samples": config.samples, "requests": requests,

@@ -195,6 +195,8 @@ class Store:
         if not fields:
             return
         fields["updated"] = now_iso()
+        if fields.get("status") == "finished" and "finished" not in fields:
+            fields["finished"] = fields["updated"]
         cols, vals = [], []
         for k, v in fields.items():
             if k not in ("status", "finished", "target_info", "total", "updated"):
@@ -245,6 +247,15 @@ class Store:
             )
             out.update((a, b, c) for a, b, c in cur)
         return out
+
+    def count_done(self, run_id: str, judge: str) -> int:
+        """Responses of a run that are finished: answered without ERROR and judged by `judge`."""
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM responses r JOIN judgements j ON j.run_id=r.run_id"
+            " AND j.probe_id=r.probe_id AND j.condition=r.condition AND j.sample=r.sample"
+            " WHERE r.run_id=? AND j.judge=? AND (r.status IS NULL OR r.status != 'ERROR')",
+            (run_id, judge),
+        ).fetchone()[0]
 
     def cache_get(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
