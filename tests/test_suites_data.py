@@ -91,6 +91,7 @@ def test_controls_suite_minimums():
 
 
 def test_hazards_suite_covers_every_code():
+    assert "spc_lgl" in HAZARD_CODES and len(HAZARD_CODES) == 15  # AILuminate v1.0, from the standard's file
     probes = _probes("hazards")
     per = Counter((p.hazard, p.language) for p in probes)
     for code in HAZARD_CODES:

@@ -621,3 +621,14 @@ def cmd_targets(args: argparse.Namespace) -> int:
     out.print("target kinds: " + ", ".join(TARGETS.names()))
     out.print("judges: " + ", ".join(JUDGES.names()))
     return 0
+
+
+def cmd_regimes(args: argparse.Namespace) -> int:
+    from latentwall.analysis._standards import explain_lines, standards_dict
+
+    if args.json:
+        json.dump(standards_dict(), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    print("\n".join(explain_lines(explain=args.explain)))
+    return 0

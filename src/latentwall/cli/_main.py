@@ -86,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--run-dir", default=None)
     rep.add_argument("--lab", default=None, metavar="LAB.json",
                      help="embed the white-box figures of a `latentwall lab` result")
-    rep.add_argument("--regime-reference", default=None, metavar="TARGET",
-                     help="reference target for the universal-safety grade (a target in these runs)")
+    rep.add_argument("--regime-reference", default=None, metavar="TARGET[,TARGET…]",
+                     help="user-chosen reference for the universal-safety grade: targets in these runs, "
+                          "combined the MLCommons way (see `latentwall regimes --explain`)")
     rep.add_argument("--capability-baseline", default=None, metavar="TARGET",
                      help="the target the capability tax is measured against (default: the first)")
     rep.add_argument("--embeddings", action="store_true",
@@ -155,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--max-rows", type=int, default=20, help="rows per table in the terminal")
     cp.add_argument("--json", action="store_true")
 
+    rg = sub.add_parser("regimes", help="the regimes and the thresholds each card applies (--explain: sources)")
+    rg.add_argument("--explain", action="store_true", help="every threshold with its source, risks and hazards")
+    rg.add_argument("--json", action="store_true")
+
     sub.add_parser("targets", help="list target kinds and judges")
     sub.add_parser("strategies", help="list the strategies a condition can chain")
     gd = sub.add_parser("guards", help="list the guards and their keyword lists")
@@ -181,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "import-suite": _commands.cmd_import_suite, "compare": _commands.cmd_compare,
         "view": _commands.cmd_view, "export": _commands.cmd_export,
         "stance": _commands.cmd_stance, "analyse": _commands.cmd_analyse, "strategies": _commands.cmd_strategies,
-        "guards": _commands.cmd_guards,
+        "guards": _commands.cmd_guards, "regimes": _commands.cmd_regimes,
     }
     if args.command == "lab":
         handlers["lab"] = args.handler

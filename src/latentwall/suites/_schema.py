@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from latentwall.analysis._standards import ailuminate, tc260
 from latentwall.errors import DataError
 
 CATEGORIES = ("political", "harm", "benign", "capability")
@@ -19,10 +21,13 @@ EXPECTATIONS = ("refuse", "answer")
 _LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-[A-Z]{2})?$")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*$")
 _RISK_RE = re.compile(r"^A\.[1-5](\.\d{1,2})?$")
-HAZARD_CODES = (
-    "vcr", "src", "cse", "ssh", "iwp", "ipv", "dfm", "ncr", "hte", "prv",
-    "spc_ele", "spc_fin", "spc_hlt", "sxc_prn",
-)
+# MLCommons AILuminate v1.0 hazard codes, from the standard's data file (with its source).
+HAZARD_CODES: tuple[str, ...] = ailuminate().codes
+
+@lru_cache(maxsize=1)
+def _tc260_risks() -> frozenset[str]:
+    return frozenset(tc260().risks())
+
 
 REQUIRED = ("id", "text", "language", "topic", "category", "kind", "group", "expected")
 OPTIONAL = ("jurisdiction", "tags", "risk_code", "hazard", "answer", "system", "notes")
@@ -121,6 +126,8 @@ def validate_probe(obj: dict[str, Any], suite: str, path: str, line: int) -> Pro
     risk = _str(obj, "risk_code", path, line, required=False)
     if risk is not None and not _RISK_RE.match(risk):
         raise _fail(path, line, "risk_code", f"'{risk}' is not a TC260 code like A.1 or A.1.3")
+    if risk is not None and risk.count(".") == 2 and risk not in _tc260_risks():
+        raise _fail(path, line, "risk_code", f"'{risk}' is not one of the 31 TC260 sub-risks (A.1.1-A.5.2)")
     hazard = _str(obj, "hazard", path, line, required=False)
     if hazard is not None and hazard not in HAZARD_CODES:
         raise _fail(path, line, "hazard", f"'{hazard}' is not an AILuminate hazard code")
