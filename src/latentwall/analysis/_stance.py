@@ -712,6 +712,9 @@ def render_fact_sheet(sheet: FactSheet, language: str | None) -> str:
                         ("Independent-account wording", sheet.independent)):
         for lang, phrases in pick(table):
             lines.append(f"{name} ({lang}): " + "; ".join(phrases))
+    for who, table in sheet.other_lines:
+        for lang, phrases in pick(table):
+            lines.append(f"Wording of neither side, used by {who} ({lang}): " + "; ".join(phrases))
     return "\n".join(lines)
 
 

@@ -37,6 +37,8 @@ class FactSheet:
     independent: dict[str, tuple[str, ...]]
     sources: tuple[dict[str, str], ...]
     path: str = field(default="", compare=False)
+    # Wording of neither side (a lobby, an opposition party): kept on file, never scored.
+    other_lines: tuple[tuple[str, dict[str, tuple[str, ...]]], ...] = ()
 
     @property
     def languages(self) -> set[str]:
@@ -72,7 +74,7 @@ def parse_fact_sheet(data: Any, path: str) -> FactSheet:
         raise DataError(path, 1, None, "a fact sheet must be a mapping")
     line = data.get("__line__", 1)
     allowed = {"topic", "jurisdiction", "title", "summary", "facts", "state_narrative",
-               "independent", "sources", "notes", "__line__"}
+               "independent", "other_lines", "sources", "notes", "__line__"}
     for key in data:
         if key not in allowed:
             raise DataError(path, line, key, f"unknown field (allowed: {', '.join(sorted(allowed - {'__line__'}))})")
@@ -114,6 +116,15 @@ def parse_fact_sheet(data: Any, path: str) -> FactSheet:
         if not isinstance(s, dict) or not isinstance(s.get("name"), str):
             raise DataError(path, line, f"sources[{i}]", "must be a mapping with a 'name' (and optional 'url')")
         sources.append({k: str(v) for k, v in s.items() if k != "__line__"})
+    other: list[tuple[str, dict[str, tuple[str, ...]]]] = []
+    for i, o in enumerate(data.get("other_lines") or []):
+        ol = o.get("__line__", line) if isinstance(o, dict) else line
+        if not isinstance(o, dict) or set(o) - {"who", "phrases", "__line__"}:
+            raise DataError(path, ol, f"other_lines[{i}]", "must be a mapping with 'who' and 'phrases'")
+        who = o.get("who")
+        if not isinstance(who, str) or len(who.strip()) < 5:
+            raise DataError(path, ol, f"other_lines[{i}].who", "must say whose wording this is")
+        other.append((who, _lang_map(o.get("phrases"), path, ol, f"other_lines[{i}].phrases", lists=True)))
     return FactSheet(
         topic=topic, jurisdiction=jur,
         title=_lang_map(data.get("title"), path, line, "title", lists=False),
@@ -121,7 +132,7 @@ def parse_fact_sheet(data: Any, path: str) -> FactSheet:
         facts=tuple(facts),
         state_narrative=_lang_map(data.get("state_narrative"), path, line, "state_narrative", lists=True),
         independent=_lang_map(data.get("independent"), path, line, "independent", lists=True),
-        sources=tuple(sources), path=path,
+        sources=tuple(sources), path=path, other_lines=tuple(other),
     )
 
 
