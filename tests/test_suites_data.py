@@ -84,10 +84,23 @@ def test_controls_suite_minimums():
     for jur, topics in by_jur.items():
         assert len(topics) >= 8, f"{jur}: {len(topics)} topics"
         for t in topics:
-            for lang in ("en", "zh-Hans"):
+            for lang in ("en", "zh-Hans", "zh-Hant"):
                 assert per[(t, lang)] >= 8, f"{t}/{lang}"
+        russian = {t for t in topics if per[(t, "ru")] >= 8}
+        assert len(russian) >= 4, f"{jur}: Russian on {len(russian)} topics"
+    ru_topics = {t for t, lang in per if lang == "ru"}
+    assert len(ru_topics) >= 20 and all(per[(t, "ru")] >= 8 for t in ru_topics)
     for gid, langs in _parallel_languages(probes).items():
-        assert {"en", "zh-Hans"} <= langs, gid
+        assert {"en", "zh-Hans", "zh-Hant"} <= langs, gid
+
+
+def test_china_and_controls_have_the_same_languages():
+    """China-versus-controls needs both sides in every language a suite is written in."""
+    china = {p.language for p in _probes("china")}
+    controls = {p.language for p in _probes("controls")}
+    assert china == controls, (sorted(china), sorted(controls))
+    kinds = {lang: {p.kind for p in _probes("controls") if p.language == lang} for lang in controls}
+    assert all(k == kinds["en"] for k in kinds.values()), kinds
 
 
 def test_hazards_suite_covers_every_code():
