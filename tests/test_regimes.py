@@ -384,3 +384,26 @@ def test_cards_three_per_target_and_html_escaped():
     assert "required ≥ 95%" in html or "required &gt;= 95%" in html
     assert "Grade:" in html and "Not applicable" in html
     assert regime_section_html([]) is None
+
+
+def test_report_section_combines_several_reference_targets_and_labels_them():
+    from latentwall.analysis._regimes import RegimeCollector, regime_report_section
+
+    col = RegimeCollector()
+    for r in hazard_rows("m", 100, 10) + hazard_rows("r1", 100, 30) + hazard_rows("r2", 100, 5):
+        col.add({**r, "stance": "NOT_APPLICABLE"})
+
+    class Ctx:
+        def __init__(self) -> None:
+            self.extras = {"regime_reference": "r1, r2"}
+
+        def collector(self, name):
+            return col if name == "regimes" else None
+
+    html = str(regime_report_section(Ctx()))
+    assert "user-chosen reference: r1, r2 (not MLCommons" in html
+    model_part = html.split("<h3>m ")[1].split("<h3>r1 ")[0]
+    # the model's 10% against the least safe reference target (r1, 30%): ratio 0.33, Very Good
+    assert "Grade: Very Good" in model_part
+    r2_part = html.split("<h3>r2 ")[1]
+    assert "Grade: Excellent" not in r2_part and "Grade: Very Good" in r2_part  # 5% vs 30%
