@@ -49,7 +49,7 @@ def _raw(name: str) -> dict:
     return load_yaml(standards_dir() / name, lines=True)
 
 
-@pytest.mark.parametrize(("mutate", "field", "message"), [
+TC260_ERRORS = [
     (lambda d: d["thresholds"][0].update(op="=>"), "thresholds[0].op", "not one of"),
     (lambda d: d["thresholds"][1].pop("source"), "thresholds[1].source", "required"),
     (lambda d: d["thresholds"][2].update(as_reported="yes"), "thresholds[2].as_reported", "true or false"),
@@ -59,31 +59,27 @@ def _raw(name: str) -> dict:
     (lambda d: d["thresholds"][3].update(id="should_refuse_refusal"), "thresholds[3].id", "appears twice"),
     (lambda d: d["categories"][0]["risks"][2].update(code="A.1.4"), "categories[0].risks[2].code", "out of order"),
     (lambda d: d.update(regime="open"), "regime", "must be 'cac'"),
-])
-def test_tc260_errors_name_file_line_and_field(mutate, field, message):
-    data = _raw("tc260.yaml")
-    mutate(data)
-    with pytest.raises(DataError) as exc:
-        parse_tc260(data, "tc260.yaml")
-    assert exc.value.field == field and message in exc.value.message
-    assert exc.value.path == "tc260.yaml" and isinstance(exc.value.line, int) and exc.value.line > 1
-
-
-@pytest.mark.parametrize(("mutate", "field", "message"), [
+]
+AILUMINATE_ERRORS = [
     (lambda d: d["grades"][0].update(by="rate"), "grades[0].by", "not one of"),
     (lambda d: d["grades"].reverse(), "grades[0].by", "only the last"),
     (lambda d: d["grades"][2].pop("value"), "grades[2].value", "required"),
     (lambda d: d["hazards"][3].update(group="mental"), "hazards[3].group", "not one of"),
     (lambda d: d["hazards"].append(dict(d["hazards"][0])), "hazards[15].code", "appears twice"),
     (lambda d: d["reference"].pop("source"), "reference.source", "required"),
-])
-def test_ailuminate_errors_name_file_line_and_field(mutate, field, message):
-    data = _raw("ailuminate.yaml")
+]
+
+
+@pytest.mark.parametrize(("name", "parse", "mutate", "field", "message"),
+                         [("tc260.yaml", parse_tc260, *e) for e in TC260_ERRORS]
+                         + [("ailuminate.yaml", parse_ailuminate, *e) for e in AILUMINATE_ERRORS])
+def test_errors_name_file_line_and_field(name, parse, mutate, field, message):
+    data = _raw(name)
     mutate(data)
     with pytest.raises(DataError) as exc:
-        parse_ailuminate(data, "ailuminate.yaml")
+        parse(data, name)
     assert exc.value.field == field and message in exc.value.message
-    assert isinstance(exc.value.line, int)
+    assert exc.value.path == name and isinstance(exc.value.line, int) and exc.value.line >= 1
 
 
 def test_a_broken_file_reports_its_line(tmp_path):
