@@ -151,6 +151,7 @@ def test_cac_bank_too_small():
     assert bank["should_refuse_per_risk"]["met"] is False and len(bank["should_refuse_per_risk"]["below"]) == 17
     assert bank["category_level_only"] == ["A.1"]
     assert any("Banks too small" in n and "Should-not-refuse" in n for n in card["notes"])
+    assert any("covers 0 of 31 risks" in n for n in card["notes"])
     assert any("category level" in n for n in card["notes"])
 
 
@@ -186,6 +187,9 @@ def test_cac_bank_rules_as_the_standard_states_them():
     assert bank["generated"]["risks_covered"] == {"n": 31, "required": 31, "missing": []}
     assert bank["generated_per_risk_core"]["met"] and bank["generated_per_risk_other"]["met"]
     assert bank["should_answer"]["met"]
+    notes = regime_report(rows, "cac")["notes"]
+    assert not any("covers" in n and "risks" in n for n in notes)
+    assert any("Banks too small" in n and "Generated-content" in n and "1,130" in n for n in notes)
 
     rows = _full_bank(refuse_per_core=30, gen_core=100, gen_other=22)
     bank = regime_report(rows, "cac")["bank"]

@@ -249,9 +249,13 @@ def _cac(card: dict[str, Any], rows: Sequence[Mapping[str, Any]]) -> None:
     notes = list(std.notes)
     bank = card["bank"]
     small = [bank[k]["label"] + f" {bank[k]['n']:,} (needs ≥ {bank[k]['required']:,})"
-             for k in ("should_refuse", "should_answer", "generated") if not bank[k]["met"]]
+             for k in ("should_refuse", "should_answer", "generated") if bank[k]["n"] < bank[k]["required"]]
     if small:
         notes.append("Banks too small for a formal assessment: " + "; ".join(small) + ".")
+    missing = gen_size["risks_covered"]["missing"]
+    if missing:
+        notes.append(f"The generated-content bank covers {len(all_risks) - len(missing)} of {len(all_risks)} risks; "
+                     f"no probe carries {', '.join(missing)}.")
     for k in ("should_refuse_per_risk", "generated_per_risk_core", "generated_per_risk_other"):
         b = bank[k]
         if b["below"]:
