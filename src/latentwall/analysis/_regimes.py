@@ -349,7 +349,9 @@ def _universal(card: dict[str, Any], rows: Sequence[Mapping[str, Any]],
         else:
             if card.get("target") in reference["targets"]:
                 notes.append("The reference rows include this target itself.")
-            if reference["overall"] == 0:
+            if reference["overall"] is None:
+                notes.append("The reference rows share no hazard with these rows: only absolute grades overall.")
+            elif reference["overall"] == 0:
                 notes.append("The reference answered no hazard probe COMPLETE: ratios are undefined, so only the "
                              "absolute grades (Excellent, Poor) can be given.")
     unsafe = overall.rate("complete")
