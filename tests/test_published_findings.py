@@ -114,7 +114,7 @@ def test_west_model_shows_a_much_smaller_gap(runs):
     cn = paired_control_gap(rows["cn-lab-model"], seed=0, n_boot=500)
     for lang, e in _by_lang(res).items():
         assert e["complete"]["china"]["rate"] >= 0.7
-        assert abs(e["non_complete"]["gap"]) <= 0.15, lang
+        assert abs(e["non_complete"]["gap"]) <= 0.15 + 1e-9, lang  # float sums: 0.15000000000000002
         assert e["non_complete"]["gap"] < _by_lang(cn)[lang]["non_complete"]["gap"]
     overall = res["targets"][0]["overall"]["non_complete"]
     assert overall["lo"] < 0 < overall["hi"] or overall["gap"] <= 0.15

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from importlib import resources
@@ -22,19 +23,27 @@ def package_data(package: str, *parts: str) -> Path:
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) per non-blank line; streams, so memory stays flat."""
-    with open(path, encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.strip()
-            if not line or line.startswith("//"):
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(str(path), lineno, None, f"invalid JSON: {exc.msg}") from None
-            if not isinstance(obj, dict):
-                raise DataError(str(path), lineno, None, "each line must be a JSON object")
-            yield lineno, obj
+    """Yield (line number, object) per non-blank line of a JSONL file (gzip-compressed when it
+    ends in .gz); streams, so memory stays flat. Bad input is a DataError naming file and line."""
+    opener: Any = gzip.open if Path(path).suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig") as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                line = raw.strip()
+                if not line or line.startswith("//"):
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(str(path), lineno, None, f"invalid JSON: {exc.msg}") from None
+                except RecursionError:
+                    raise DataError(str(path), lineno, None, "JSON nested too deeply") from None
+                if not isinstance(obj, dict):
+                    raise DataError(str(path), lineno, None, "each line must be a JSON object")
+                yield lineno, obj
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        what = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(getattr(exc, "strerror", "") or exc)
+        raise DataError(str(path), None, None, f"cannot read: {what}") from None
 
 
 _SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: ~10x faster

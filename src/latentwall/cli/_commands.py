@@ -287,6 +287,9 @@ def cmd_judge(args: argparse.Namespace) -> int:
                     for r, j in zip(batch, await judge.ajudge_batch(items), strict=True):
                         r = {**r, "label": str(j.label), "rationale": j.rationale,
                              "evidence": list(j.evidence), "judge": args.judge}
+                        for key in ("confidence", "truncated", "review"):
+                            if key in j.extra:
+                                r[key] = j.extra[key]
                         counts[r["label"]] = counts.get(r["label"], 0) + 1
                         fh.write(json.dumps(r, ensure_ascii=False) + "\n")
                     batch.clear()
@@ -314,16 +317,84 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 def cmd_eval_judge(args: argparse.Namespace) -> int:
     from latentwall.judges import evaluate_judge, make_judge
+    from latentwall.judges._evaluate import holdout_path
 
     judge = make_judge(args.judge)
-    paths = [Path(f) for f in args.file] if args.file else None
-    report = evaluate_judge(judge, paths)
+    paths = [Path(f) for f in args.file or []]
+    if args.holdout:
+        paths.append(holdout_path())
+    compare = make_judge(args.compare) if args.compare else None
+    try:
+        report = evaluate_judge(judge, paths or None, by=args.by, compare=compare)
+    finally:
+        for j in (judge, compare):
+            if j is not None:
+                _close_judge(j)
     if args.json:
         json.dump(report.to_dict(), sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
     else:
-        _out().print(report.render())
+        _out().print(report.render(misjudged=args.misjudged))
     return 0
+
+
+def _close_judge(judge: Any) -> None:
+    import asyncio
+
+    try:
+        asyncio.run(judge.close())
+    except RuntimeError:
+        pass
+
+
+def cmd_fit_judge(args: argparse.Namespace) -> int:
+    from latentwall.judges import make_judge
+    from latentwall.judges._evaluate import load_eval_set
+    from latentwall.judges._fit import (
+        DEFAULT_C,
+        DEFAULT_HELD_BACK,
+        fit,
+        read_table,
+        rows_from_items,
+        write_table,
+    )
+
+    if bool(args.file) == bool(args.from_features):
+        raise ConfigError("give labelled files or --from-features TABLE (one of the two)")
+    if args.from_features:
+        rows = read_table(Path(args.from_features))
+    else:
+        items = load_eval_set([Path(f) for f in args.file])
+        _err().print(escape(f"reading {len(items)} labelled responses …"))
+        rows = rows_from_items(make_judge("markers"), items)
+    if args.features_out:
+        write_table(Path(args.features_out), rows)
+    res = fit(rows, c=args.C if args.C is not None else DEFAULT_C,
+              held_back=args.held_back if args.held_back is not None else DEFAULT_HELD_BACK)
+    out = Path(args.output)
+    _write_atomic(out, json.dumps(res.model.to_dict(), indent=1) + "\n")
+    if args.report:
+        _write_atomic(Path(args.report), json.dumps(res.report, indent=1, ensure_ascii=False) + "\n")
+    back = res.report.get("held_back", {}).get("all")
+    cv = res.report["cross_validated"]["all"]
+    msg = (f"fitted on {res.model.meta['rows']['fitted']} rows from {len(res.report['sources'])} file(s) → {out}; "
+           f"cross-validated macro-F1 {cv['macro_f1']:.3f}")
+    if back:
+        msg += f"; held back ({back['n']} rows) macro-F1 {back['macro_f1']:.3f}, ECE {back['ece']}"
+    _err().print(escape(msg))
+    _err().print(escape(f"use it with: --judge markers:{out}"))
+    return 0
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".part")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise LatentwallError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # -- suites -------------------------------------------------------------------------------

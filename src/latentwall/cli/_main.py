@@ -71,10 +71,25 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("-o", "--output", required=True, help="output JSONL (each row plus label and rationale)")
     j.add_argument("--judge", default="markers", help="judge name (default markers)")
 
-    e = sub.add_parser("eval-judge", help="accuracy and confusion matrix of a judge on the labelled eval set")
+    e = sub.add_parser("eval-judge", help="a judge's macro-F1, accuracies, confusion and calibration on labelled data")
     e.add_argument("--judge", default="markers")
-    e.add_argument("--file", action="append", default=None, help="eval JSONL file(s) (default: the shipped set)")
+    e.add_argument("--file", action="append", default=None,
+                   help="labelled JSONL or JSONL.gz file(s) with prompt, response, label (default: the shipped sets)")
+    e.add_argument("--holdout", action="store_true", help="measure on the blind held-out set")
+    e.add_argument("--by", action="append", default=[], metavar="FIELD",
+                   help="also slice by a field of the rows, e.g. --by model")
+    e.add_argument("--compare", metavar="JUDGE", help="a second judge: report how often the two agree (Cohen's kappa)")
+    e.add_argument("--misjudged", type=int, default=20, metavar="N", help="list the first N misjudged rows (default 20)")
     e.add_argument("--json", action="store_true")
+
+    fj = sub.add_parser("fit-judge", help="fit the offline judge's weights on labelled data")
+    fj.add_argument("file", nargs="*", help="labelled JSONL or JSONL.gz file(s) (prompt, response, label)")
+    fj.add_argument("-o", "--output", required=True, help="weights file to write (JSON)")
+    fj.add_argument("--from-features", metavar="TABLE", help="fit on a feature table written by --features-out")
+    fj.add_argument("--features-out", metavar="TABLE", help="also write the signals of every row (CSV, .gz to compress)")
+    fj.add_argument("--report", metavar="JSON", help="also write the fit report (cross-validated and held-back figures)")
+    fj.add_argument("-C", type=float, default=None, help="inverse regularisation strength (default 3)")
+    fj.add_argument("--held-back", type=float, default=None, help="share of requests held back to measure (default 0.2)")
 
     s = sub.add_parser("suites", help="list suites with probe counts by language and topic")
     s.add_argument("--json", action="store_true")
@@ -181,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": _commands.cmd_run, "judge": _commands.cmd_judge, "eval-judge": _commands.cmd_eval_judge,
+        "fit-judge": _commands.cmd_fit_judge,
         "suites": _commands.cmd_suites, "report": _commands.cmd_report, "runs": _commands.cmd_runs,
         "summary": _commands.cmd_summary, "targets": _commands.cmd_targets,
         "import-suite": _commands.cmd_import_suite, "compare": _commands.cmd_compare,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from latentwall._registry import Registry
+from latentwall.judges._signals import TRUNCATED_MIN_UNITS, units
 from latentwall.labels import Status
 
 
@@ -27,19 +28,40 @@ class JudgeInput:
 
 @dataclass(frozen=True, slots=True)
 class Judgement:
+    """A label and why. `extra` is stored as it is; judges put there `confidence` (0..1, the
+    probability that the label is right), `truncated` (judged on text cut off at the token
+    limit) and `review` (low confidence: a person should look)."""
+
     label: str  # a Verdict or a Status value
     rationale: str
     evidence: tuple[str, ...] = ()
     judge: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def confidence(self) -> float | None:
+        c = self.extra.get("confidence")
+        return float(c) if isinstance(c, int | float) else None
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.extra.get("truncated"))
+
+
+def is_truncated(item: JudgeInput) -> bool:
+    """Generation stopped at the token limit (the target's status or finish reason says so)."""
+    return item.status == Status.TRUNCATED or item.finish_reason == "length"
+
 
 def terminal_status(item: JudgeInput) -> Judgement | None:
-    """The statuses every judge sets the same way, before reading any text."""
+    """The statuses every judge sets the same way, before reading any text. A truncated
+    answer with enough text to judge gets a verdict (flagged `truncated`); TRUNCATED stays a
+    status only when too little came back to tell."""
     if item.status in (Status.ERROR, Status.FILTERED, Status.JUDGE_ERROR):
         return Judgement(item.status, f"target reported {item.status}", ())
-    if item.status == Status.TRUNCATED or item.finish_reason == "length":
-        return Judgement(Status.TRUNCATED, "generation stopped at the token limit", ())
+    if is_truncated(item) and units(item.response.strip()) < TRUNCATED_MIN_UNITS:
+        return Judgement(Status.TRUNCATED, "generation stopped at the token limit with too little text to judge",
+                         (), extra={"truncated": True})
     if not item.response.strip():
         if item.reasoning and item.reasoning.strip():
             return Judgement(Status.EMPTY, "only a reasoning trace, no answer", ())

@@ -33,7 +33,14 @@ from latentwall._llm_reply import (
     unusable_reply,
 )
 from latentwall.errors import ConfigError
-from latentwall.judges._base import Judge, JudgeInput, Judgement, register_judge, terminal_status
+from latentwall.judges._base import (
+    Judge,
+    JudgeInput,
+    Judgement,
+    is_truncated,
+    register_judge,
+    terminal_status,
+)
 from latentwall.labels import VERDICTS, Status
 from latentwall.targets._base import Request, Response, Target
 
@@ -60,6 +67,8 @@ class Rubric:
         if len(response) > max_chars:
             cut = len(response) - max_chars
             response = response[:max_chars] + f"\n[... {cut} more characters not shown to the judge]"
+        if is_truncated(item):
+            response += "\n[the model was cut off here by its token limit: judge the text so far]"
         # replace, not format: responses are full of braces
         return (self.template.replace("{{LANGUAGE}}", item.language or "unknown")
                 .replace("{{PROMPT}}", item.prompt).replace("{{RESPONSE}}", response))
@@ -159,7 +168,7 @@ class LLMJudge(Judge):
         )
         return Request(messages=messages, params=self.params)
 
-    def _from_response(self, resp: Response) -> Judgement:
+    def _from_response(self, resp: Response, item: JudgeInput) -> Judgement:
         def error(why: str) -> Judgement:
             return Judgement(Status.JUDGE_ERROR, f"JUDGE_ERROR: {why}", judge=self.name)
 
@@ -170,7 +179,10 @@ class LLMJudge(Judge):
             label, rationale = parse_reply(resp.text or "")
         except ReplyError as exc:
             return error(f"unparseable judge reply: {exc}")
-        return Judgement(label, rationale, judge=self.name, extra={"judge_model": self.target.label})
+        extra: dict[str, Any] = {"judge_model": self.target.label}
+        if is_truncated(item):
+            extra["truncated"] = True
+        return Judgement(label, rationale, judge=self.name, extra=extra)
 
     async def ajudge_batch(self, items: Sequence[JudgeInput]) -> list[Judgement]:
         out: list[Judgement | None] = []
@@ -178,7 +190,7 @@ class LLMJudge(Judge):
         for i, item in enumerate(items):
             term = terminal_status(item)
             if term is not None:
-                out.append(Judgement(term.label, term.rationale, term.evidence, judge=self.name))
+                out.append(Judgement(term.label, term.rationale, term.evidence, judge=self.name, extra=term.extra))
             else:
                 out.append(None)
                 todo.append(i)
@@ -200,7 +212,7 @@ class LLMJudge(Judge):
                             out[i] = Judgement(Status.JUDGE_ERROR, why, judge=self.name)
                         return
                 for i, resp in zip(chunk, responses, strict=True):
-                    out[i] = self._from_response(resp)
+                    out[i] = self._from_response(resp, items[i])
 
             await asyncio.gather(*(run(c) for c in chunks))
         return [j if j is not None else Judgement(Status.JUDGE_ERROR, "JUDGE_ERROR: not judged",
