@@ -53,9 +53,13 @@ def test_same_config_resumes_and_cache_is_shared(suites, tmp_path):
         assert again.run_id == first.run_id and again.new == 0 and again.already_done == 30
         assert srv.request_count == 30
         # A new run of the same target reuses the cached answers instead of asking again.
-        other = run_audit(_config(srv, tmp_path / "runs", fresh=True))
-        assert other.run_id != first.run_id and other.cached == 30 and other.new == 0
+        other = run_audit(_config(srv, tmp_path / "runs", limit=20))
+        assert other.run_id != first.run_id and other.cached == 20 and other.new == 0
         assert srv.request_count == 30
+        # --fresh asks everything anew: it takes nothing from the cache.
+        fresh = run_audit(_config(srv, tmp_path / "runs", fresh=True))
+        assert fresh.run_id != first.run_id and fresh.cached == 0 and fresh.new == 30
+        assert srv.request_count == 60
 
 
 def test_errors_are_statuses_and_rerun_retries_them(suites, tmp_path):
