@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from _helpers import cli_env, make_suite, run_cli
+from _helpers import cli_env, run_cli, use_suites
 from latentwall.runner import RunConfig, run_audit
 from latentwall.store import Store
 from latentwall.targets import GenParams, Request, make_target
@@ -18,10 +18,7 @@ from latentwall.testing import FakeOpenAIServer
 
 @pytest.fixture()
 def suites(tmp_path, monkeypatch):
-    root = tmp_path / "suites"
-    make_suite(root, "mini", 9)
-    monkeypatch.setenv("LATENTWALL_SUITES", str(root))
-    return root
+    return use_suites(tmp_path / "suites", monkeypatch, mini=9)
 
 
 def _ask(srv: FakeOpenAIServer, **options):

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from _helpers import cli_env, make_suite, run_cli
+from _helpers import cli_env, make_suite, one_line_error, run_cli
 from latentwall.report._synthetic import write_synthetic_run
 from latentwall.store import Store
 
@@ -51,14 +51,6 @@ def env(tmp_path):
     return cli_env(LATENTWALL_SUITES=str(root), LATENTWALL_RUN_DIR=str(tmp_path / "runs"))
 
 
-def _one_line(proc) -> str:
-    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
-
-
 def _commands(tmp_path, path):
     yield "judge", ("judge", str(path), "-o", str(tmp_path / "out.jsonl"))
     yield "import", ("import-suite", str(path), "--name", "imp", "--map", "text=q", "--set", "language=en",
@@ -67,7 +59,7 @@ def _commands(tmp_path, path):
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
-def test_bad_input_files_are_one_line(env, tmp_path, case):
+def test_bad_input_files_areone_line_error(env, tmp_path, case):
     as_jsonl, as_csv, says = BAD_FILES[case]
     for suffix, data in ((".jsonl", as_jsonl), (".csv", as_csv)):
         if data is None:
@@ -77,7 +69,7 @@ def test_bad_input_files_are_one_line(env, tmp_path, case):
         for name, cmd in _commands(tmp_path, path):
             if name == "judge" and suffix == ".csv":
                 continue  # judge reads JSONL only
-            line = _one_line(run_cli(*cmd, env=env))
+            line = one_line_error(run_cli(*cmd, env=env))
             assert str(path) in line, (name, line)
             assert (says or "no ") in line, (name, suffix, line)
     assert not (tmp_path / "out.jsonl").exists() and not (tmp_path / "s" / "imp").exists()
@@ -130,6 +122,6 @@ def test_report_and_export_onto_a_full_disk(tmp_path, out):
     cmd = ["report" if out.endswith(".html") else "export", "-o", str(dest / out), "--run-dir", str(run_dir)]
     proc = subprocess.run([sys.executable, "-m", "latentwall", *cmd], capture_output=True, text=True,
                           env=cli_env(), timeout=300, preexec_fn=_full_disk)
-    line = _one_line(proc)
+    line = one_line_error(proc)
     assert line.startswith(f"latentwall: error: cannot write {dest / out}: "), line
     assert list(dest.iterdir()) == []  # no partial file, no leftover temporary

@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-from _helpers import cli_env, make_suite, run_cli
+from _helpers import cli_env, run_cli, use_suites
 from latentwall.analysis._stance import LLMStanceScorer
 from latentwall.errors import ConfigError, TargetError
 from latentwall.runner import RunConfig, run_audit
@@ -28,10 +28,7 @@ def _no_keys(monkeypatch):
 
 @pytest.fixture()
 def suites(tmp_path, monkeypatch):
-    root = tmp_path / "suites"
-    make_suite(root, "mini", 4)
-    monkeypatch.setenv("LATENTWALL_SUITES", str(root))
-    return root
+    return use_suites(tmp_path / "suites", monkeypatch, mini=4)
 
 
 def _audit(audited: FakeOpenAIServer, judge: FakeOpenAIServer, run_dir, **options):

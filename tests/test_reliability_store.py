@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from _helpers import cli_env, make_suite, run_cli
+from _helpers import cli_env, make_suite, one_line_error, run_cli
 from latentwall.report._synthetic import write_synthetic_run
 from latentwall.store import Store, StoreError
 
@@ -35,14 +35,6 @@ COMMANDS = [("runs",), ("summary",), ("report", "-o", "{tmp}/r.html"), ("export"
             ("analyse",), ("run", "-t", "replay:{tmp}/none.jsonl", "-s", "mini")]
 
 
-def _one_line(proc) -> str:
-    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
-
-
 def _damage(db, how: str) -> None:
     if how == "truncated":
         size = db.stat().st_size
@@ -53,13 +45,13 @@ def _damage(db, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["truncated", "overwritten"])
-def test_a_damaged_store_says_so_in_one_line(run_dir, env, tmp_path, how):
+def test_a_damaged_store_says_so_inone_line_error(run_dir, env, tmp_path, how):
     (tmp_path / "none.jsonl").write_text('{"probe_id": "x", "response": "y"}\n', encoding="utf-8")
     db = run_dir / "latentwall.db"
     _damage(db, how)
     before = db.read_bytes()
     for cmd in COMMANDS:
-        line = _one_line(run_cli(*(a.format(tmp=tmp_path) for a in cmd), env=env))
+        line = one_line_error(run_cli(*(a.format(tmp=tmp_path) for a in cmd), env=env))
         assert line.startswith(f"latentwall: error: store damaged: {db}"), (cmd, line)
         assert ".recover" in line and "backup" in line, line
     assert db.read_bytes() == before  # nothing was changed
@@ -85,7 +77,7 @@ def test_an_emptied_store_is_never_started_over(run_dir, env, tmp_path):
     db = run_dir / "latentwall.db"
     db.write_bytes(b"")
     for cmd in COMMANDS:
-        line = _one_line(run_cli(*(a.format(tmp=tmp_path) for a in cmd), env=env))
+        line = one_line_error(run_cli(*(a.format(tmp=tmp_path) for a in cmd), env=env))
         assert "is empty (0 bytes)" in line and "not started over" in line, line
     assert db.stat().st_size == 0
     with pytest.raises(StoreError, match="empty"):
@@ -144,5 +136,5 @@ def test_a_read_only_run_directory_still_reports(read_only_copy, env, tmp_path):
     assert (tmp_path / "r.html").stat().st_size > 10_000 and (tmp_path / "x.csv").exists()
     # Writing still fails, in one line.
     for cmd in (("stance",), ("run", "-t", "replay:none.jsonl", "-s", "mini")):
-        line = _one_line(run_cli(*cmd, env=env))
+        line = one_line_error(run_cli(*cmd, env=env))
         assert "is its directory read-only?" in line and "damaged" not in line, line

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from _helpers import cli_env, make_suite, run_cli, write_jsonl
+from _helpers import cli_env, run_cli, use_suites, write_jsonl
 from latentwall.judges import Judgement
 from latentwall.runner import RunConfig, run_audit
 from latentwall.store import ResultRecord, Store
@@ -23,10 +23,7 @@ SURROGATE_NOTE = "2 invalid characters (lone surrogates) replaced with U+FFFD in
 
 @pytest.fixture()
 def suites(tmp_path, monkeypatch):
-    root = tmp_path / "suites"
-    make_suite(root, "mini", 12)
-    monkeypatch.setenv("LATENTWALL_SUITES", str(root))
-    return root
+    return use_suites(tmp_path / "suites", monkeypatch, mini=12)
 
 
 def _config(target: str, run_dir: Path, **kw) -> RunConfig:
