@@ -1,6 +1,6 @@
 """Issue 17, point 8: bad input is one line naming the file (and line), never a traceback:
 UTF-16, latin-1, binary, 100k-deep nesting, unclosed CSV quotes and empty files in `judge`,
-`import-suite` and `replay:`; a UTF-8 BOM is accepted everywhere; `report` and `export`
+`eval-judge`, `import-suite` and `replay:`; a UTF-8 BOM is accepted everywhere; `report` and `export`
 onto a full disk say so and leave no partial file."""
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def env(tmp_path):
 
 def _commands(tmp_path, path):
     yield "judge", ("judge", str(path), "-o", str(tmp_path / "out.jsonl"))
+    yield "eval-judge", ("eval-judge", "--file", str(path))
     yield "import", ("import-suite", str(path), "--name", "imp", "--map", "text=q", "--set", "language=en",
                      "--set", "category=benign", "--set", "expected.open=answer", "--dest", str(tmp_path / "s"))
     yield "replay", ("run", "-t", f"replay:{path}", "-s", "mini")
@@ -67,8 +68,8 @@ def test_bad_input_files_areone_line_error(env, tmp_path, case):
         path = tmp_path / f"{case}{suffix}"
         path.write_bytes(data)
         for name, cmd in _commands(tmp_path, path):
-            if name == "judge" and suffix == ".csv":
-                continue  # judge reads JSONL only
+            if name in ("judge", "eval-judge") and suffix == ".csv":
+                continue  # judges read JSONL only
             line = one_line_error(run_cli(*cmd, env=env))
             assert str(path) in line, (name, line)
             assert (says or "no ") in line, (name, suffix, line)

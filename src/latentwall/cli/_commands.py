@@ -333,10 +333,19 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_judge(args: argparse.Namespace) -> int:
+    from latentwall._data import iter_jsonl
     from latentwall.judges import evaluate_judge, make_judge
 
-    judge = make_judge(args.judge)
     paths = [Path(f) for f in args.file] if args.file else None
+    for path in paths or ():  # an empty set would score 0% and exit 0: say what is wrong
+        if not path.is_file():
+            raise ConfigError(f"eval file not found: {path}")
+        rows = iter_jsonl(path)
+        empty = next(rows, None) is None
+        rows.close()
+        if empty:
+            raise DataError(str(path), None, None, "no labelled rows (the file is empty)")
+    judge = make_judge(args.judge)
     report = evaluate_judge(judge, paths)
     if args.json:
         json.dump(report.to_dict(), sys.stdout, ensure_ascii=False, indent=1)
