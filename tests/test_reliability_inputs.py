@@ -60,7 +60,7 @@ def _commands(tmp_path, path):
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
-def test_bad_input_files_areone_line_error(env, tmp_path, case):
+def test_bad_input_files_are_one_line(env, tmp_path, case):
     as_jsonl, as_csv, says = BAD_FILES[case]
     for suffix, data in ((".jsonl", as_jsonl), (".csv", as_csv)):
         if data is None:

@@ -45,7 +45,7 @@ def _damage(db, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["truncated", "overwritten"])
-def test_a_damaged_store_says_so_inone_line_error(run_dir, env, tmp_path, how):
+def test_a_damaged_store_says_so_in_one_line(run_dir, env, tmp_path, how):
     (tmp_path / "none.jsonl").write_text('{"probe_id": "x", "response": "y"}\n', encoding="utf-8")
     db = run_dir / "latentwall.db"
     _damage(db, how)
