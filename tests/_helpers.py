@@ -35,9 +35,26 @@ def popen_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen
     )
 
 
+def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+    """The single error line of a command that failed as it should: exit 1, no traceback."""
+    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return path
+
+
+def use_suites(root: Path, monkeypatch, **sizes: int) -> Path:
+    """User suites of the given sizes (make_suite) under root, on LATENTWALL_SUITES."""
+    for name, n in sizes.items():
+        make_suite(root, name, n)
+    monkeypatch.setenv("LATENTWALL_SUITES", str(root))
+    return root
 
 
 def make_suite(root: Path, name: str, n: int, *, lang: str = "en", trigger_every: int = 3) -> Path:

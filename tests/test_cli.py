@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from _helpers import cli_env, make_suite, run_cli, write_jsonl
+from _helpers import cli_env, make_suite, one_line_error, run_cli, write_jsonl
 from latentwall.testing import FakeOpenAIServer
 
 
@@ -15,14 +15,6 @@ def env(tmp_path):
     root = tmp_path / "suites"
     make_suite(root, "mini", 12)
     return cli_env(LATENTWALL_SUITES=str(root), LATENTWALL_RUN_DIR=str(tmp_path / "runs"))
-
-
-def _one_line_error(proc) -> str:
-    assert proc.returncode == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
 
 
 def test_suites_json_lists_counts(env):
@@ -57,14 +49,14 @@ def test_run_json_then_report_and_summary(env, tmp_path):
 
 
 def test_unknown_target_and_suite(env):
-    line = _one_line_error(run_cli("run", "-t", "nosuch:thing", "-s", "mini", env=env))
+    line = one_line_error(run_cli("run", "-t", "nosuch:thing", "-s", "mini", env=env))
     assert "unknown target kind 'nosuch'" in line and "openai" in line
-    line = _one_line_error(run_cli("run", "-t", "replay:/x.jsonl", "-s", "nosuchsuite", env=env))
+    line = one_line_error(run_cli("run", "-t", "replay:/x.jsonl", "-s", "nosuchsuite", env=env))
     assert "unknown suite 'nosuchsuite'" in line
 
 
 def test_unreachable_server(env):
-    line = _one_line_error(run_cli("run", "-t", "openai:m@http://127.0.0.1:9/v1", "-s", "mini", env=env))
+    line = one_line_error(run_cli("run", "-t", "openai:m@http://127.0.0.1:9/v1", "-s", "mini", env=env))
     assert "127.0.0.1:9" in line
 
 
@@ -74,7 +66,7 @@ def test_malformed_suite_names_file_line_and_field(env, tmp_path):
     good = {"id": "broken/a/en", "text": "hi", "language": "en", "topic": "t", "category": "benign",
             "kind": "factual", "group": "broken/a", "expected": {"open": "answer"}}
     write_jsonl(bad / "probes.jsonl", [good, {**good, "id": "broken/b/en", "category": "weird"}])
-    line = _one_line_error(run_cli("run", "-t", "replay:/x.jsonl", "-s", "broken", env=env))
+    line = one_line_error(run_cli("run", "-t", "replay:/x.jsonl", "-s", "broken", env=env))
     assert "probes.jsonl:2" in line and "category" in line
 
 
@@ -96,7 +88,7 @@ def test_judge_command_labels_a_file(env, tmp_path):
 
 def test_judge_command_rejects_bad_rows(env, tmp_path):
     inp = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "x", "response": "y"}, {"prompt": "x"}])
-    line = _one_line_error(run_cli("judge", str(inp), "-o", str(tmp_path / "o.jsonl"), env=env))
+    line = one_line_error(run_cli("judge", str(inp), "-o", str(tmp_path / "o.jsonl"), env=env))
     assert "in.jsonl:2" in line and "response" in line
     assert not (tmp_path / "o.jsonl").exists()
 
@@ -120,7 +112,7 @@ def test_import_suite_then_run_it(env, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["outcome"]["total"] == 2
     bad = run_cli("import-suite", str(src), "--name", "starter", "--map", "text=question", env=env)
-    assert "shipped suite" in _one_line_error(bad)
+    assert "shipped suite" in one_line_error(bad)
 
 
 def test_compare_two_runs(env, tmp_path):
@@ -138,7 +130,7 @@ def test_compare_two_runs(env, tmp_path):
     text = run_cli("compare", ids[0], ids[1], env=env)
     assert text.returncode == 0 and "Traceback" not in text.stderr
     one = run_cli("compare", ids[0], env=env)
-    assert "--target-a" in _one_line_error(one)
+    assert "--target-a" in one_line_error(one)
 
 
 def test_analyse_stance_export_and_report_options(env, tmp_path):
@@ -160,7 +152,7 @@ def test_analyse_stance_export_and_report_options(env, tmp_path):
         assert ex.returncode == 0, ex.stderr and (tmp_path / f"out.{suffix}").stat().st_size > 0
     bad = tmp_path / "lab.json"
     bad.write_text('{"schema": "something-else"}', encoding="utf-8")
-    line = _one_line_error(run_cli("report", rid, "--lab", str(bad), "-o", str(tmp_path / "r.html"), env=env))
+    line = one_line_error(run_cli("report", rid, "--lab", str(bad), "-o", str(tmp_path / "r.html"), env=env))
     assert "latentwall.lab/1" in line
     ok = run_cli("report", rid, "-o", str(tmp_path / "r.html"), env=env)
     assert ok.returncode == 0, ok.stderr
@@ -169,6 +161,6 @@ def test_analyse_stance_export_and_report_options(env, tmp_path):
 
 
 def test_duplicate_condition_after_normalisation_is_refused(env):
-    line = _one_line_error(run_cli("run", "-t", "replay:/x.jsonl", "-s", "mini", "--strategy", "locale:beijing",
+    line = one_line_error(run_cli("run", "-t", "replay:/x.jsonl", "-s", "mini", "--strategy", "locale:beijing",
                                    "--strategy", "locale:beijing/system", env=env))
     assert "twice" in line

@@ -134,6 +134,28 @@ def test_malformed_empty_truncate_filtered():
                                                   "content_filter")
 
 
+def test_hostile_content_switches():
+    with FakeOpenAIServer(content="lone-surrogate") as srv:
+        raw = post(srv)[2]
+        assert b"\\ud800" in raw and b"\\udfff" in raw  # valid JSON, sent escaped
+        assert message(raw)[0]["content"].endswith(" \ud800 \udfff")
+    with FakeOpenAIServer(content="object") as srv:
+        assert isinstance(message(post(srv)[2])[0]["content"], dict)
+    with FakeOpenAIServer(content="number") as srv:
+        assert message(post(srv)[2])[0]["content"] == 42
+    with FakeOpenAIServer(content="parts") as srv:
+        parts = message(post(srv)[2])[0]["content"]
+        assert [p["type"] for p in parts] == ["text", "image_url", "text"]
+    with FakeOpenAIServer(content="bad-parts") as srv:
+        assert isinstance(message(post(srv)[2])[0]["content"][0]["text"], dict)
+    with FakeOpenAIServer(answer_bytes=100_000) as srv:
+        assert len(message(post(srv)[2])[0]["content"].encode()) == 100_000
+    with FakeOpenAIServer(responder=lambda m: [1, "two", None]) as srv:
+        assert message(post(srv)[2])[0]["content"] == [1, "two", None]
+    with pytest.raises(ValueError, match="content must be one of"):
+        FakeOpenAIServer(content="weird")
+
+
 def test_reasoning_modes():
     with FakeOpenAIServer(reasoning="field") as srv:
         msg, _ = message(post(srv, "Why is the sky blue?")[2])

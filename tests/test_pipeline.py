@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from _helpers import cli_env, make_suite, popen_cli, run_cli
+from _helpers import cli_env, popen_cli, run_cli, use_suites
 from latentwall.runner import RunConfig, run_audit
 from latentwall.store import Store, StoreError
 from latentwall.targets import GenParams
@@ -19,11 +22,7 @@ from latentwall.testing import FakeOpenAIServer
 
 @pytest.fixture()
 def suites(tmp_path, monkeypatch):
-    root = tmp_path / "suites"
-    make_suite(root, "mini", 30)
-    make_suite(root, "big", 400)
-    monkeypatch.setenv("LATENTWALL_SUITES", str(root))
-    return root
+    return use_suites(tmp_path / "suites", monkeypatch, mini=30, big=400)
 
 
 def _config(srv: FakeOpenAIServer, run_dir: Path, suite: str = "mini", **kw) -> RunConfig:
@@ -53,9 +52,13 @@ def test_same_config_resumes_and_cache_is_shared(suites, tmp_path):
         assert again.run_id == first.run_id and again.new == 0 and again.already_done == 30
         assert srv.request_count == 30
         # A new run of the same target reuses the cached answers instead of asking again.
-        other = run_audit(_config(srv, tmp_path / "runs", fresh=True))
-        assert other.run_id != first.run_id and other.cached == 30 and other.new == 0
+        other = run_audit(_config(srv, tmp_path / "runs", limit=20))
+        assert other.run_id != first.run_id and other.cached == 20 and other.new == 0
         assert srv.request_count == 30
+        # --fresh asks everything anew: it takes nothing from the cache.
+        fresh = run_audit(_config(srv, tmp_path / "runs", fresh=True))
+        assert fresh.run_id != first.run_id and fresh.cached == 0 and fresh.new == 30
+        assert srv.request_count == 60
 
 
 def test_errors_are_statuses_and_rerun_retries_them(suites, tmp_path):
@@ -122,23 +125,34 @@ def _wait_for_rows(db: Path, n: int, timeout: float = 60) -> int:
     raise AssertionError(f"fewer than {n} responses after {timeout}s")
 
 
-@pytest.mark.parametrize("how", ["kill", "ctrl-c"])
-def test_killed_run_resumes_with_nothing_lost_or_recomputed(suites, tmp_path, how):
-    run_dir = tmp_path / "runs"
+@contextlib.contextmanager
+def _big_run_started(suites: Path, run_dir: Path, rows: int) -> Iterator[tuple[Any, ...]]:
+    """A CLI run of 400 probes, slow enough to be stopped in the middle, once `rows`
+    responses are stored: (server, its arguments, its environment, the process)."""
     env = cli_env(LATENTWALL_SUITES=str(suites))
     with FakeOpenAIServer(latency=0.02) as srv:
         args = ("run", "-t", f"openai:fake@{srv.base_url}", "-s", "big", "--run-dir", str(run_dir),
                 "--concurrency", "4", "--max-tokens", "32")
         proc = popen_cli(*args, env=env)
-        _wait_for_rows(run_dir / "latentwall.db", 40)
-        proc.send_signal(signal.SIGKILL if how == "kill" else signal.SIGINT)
+        _wait_for_rows(run_dir / "latentwall.db", rows)
+        yield srv, args, env, proc
+
+
+# SIGTERM and SIGHUP (a service manager, a closed terminal) stop a run as Ctrl-C does.
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_killed_run_resumes_with_nothing_lost_or_recomputed(suites, tmp_path, how):
+    run_dir = tmp_path / "runs"
+    with _big_run_started(suites, run_dir, 40) as (srv, args, env, proc):
+        proc.send_signal(how)
         _, err = proc.communicate(timeout=60)
-        if how == "ctrl-c":
-            assert proc.returncode == 130, err
-            assert "resume" in err and "Traceback" not in err
         con = sqlite3.connect(run_dir / "latentwall.db")
         kept = con.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+        status = con.execute("SELECT status FROM runs").fetchone()[0]
         con.close()
+        if how != signal.SIGKILL:
+            assert proc.returncode == 128 + how, err
+            assert f"interrupted ({how.name}): re-run the same command to resume" in err
+            assert "Traceback" not in err and status == "interrupted"
         assert 40 <= kept < 400
         sent_before = srv.request_count
         srv.reset_counts()
@@ -154,3 +168,13 @@ def test_killed_run_resumes_with_nothing_lost_or_recomputed(suites, tmp_path, ho
     assert con.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 400
     assert con.execute("SELECT COUNT(DISTINCT probe_id) FROM judgements").fetchone()[0] == 400
     con.close()
+
+
+def test_two_processes_never_run_the_same_run(suites, tmp_path):
+    with _big_run_started(suites, tmp_path / "runs", 10) as (srv, args, env, first):
+        second = run_cli(*args, env=env)
+        assert second.returncode == 1 and "Traceback" not in second.stderr
+        assert f"is being run by another process (pid {first.pid})" in second.stderr
+        _, err = first.communicate(timeout=120)
+        assert first.returncode == 0, err
+        assert srv.request_count == 400  # nothing asked twice

@@ -17,7 +17,7 @@ from latentwall.errors import ConfigError
 from latentwall.judges import Judgement
 from latentwall.report._synthetic import synthetic_store, write_synthetic_run
 from latentwall.report._viewer import PAGE_MAX, start_viewer
-from latentwall.store import ResultRecord, Store
+from latentwall.store import ResultRecord, RunLock, Store
 from latentwall.suites import Probe
 from latentwall.targets import Response
 from test_report import PAYLOADS
@@ -195,7 +195,8 @@ def test_follows_a_growing_run(tmp_path):
     with start_viewer(tmp_path / "not-yet") as v:  # started before the run directory exists
         assert api(v, "/api/runs")["runs"] == []
         assert api(v, "/api/responses")["total"] == 0
-        with Store.open(tmp_path / "not-yet") as store:
+        with Store.open(tmp_path / "not-yet") as store, RunLock(store.path, "live") as lock:
+            # A live run is one whose process holds the run's lock, as the runner does.
             write_synthetic_run(store, "live", "m", 100, status="running")
             first = api(v, "/api/runs")
             assert first["live"] is True and first["runs"][0]["responses"] == 100
@@ -203,6 +204,9 @@ def test_follows_a_growing_run(tmp_path):
             second = api(v, "/api/runs")
             assert second["stamp"] != first["stamp"]
             assert api(v, "/api/responses", run="live")["total"] == 250
+            lock.release()  # the process is gone (kill -9): not live, though still "running"
+            gone = api(v, "/api/runs")
+            assert gone["live"] is False and gone["runs"][0]["status"] == "stopped"
             store.update_run("live", status="finished")
         assert api(v, "/api/runs")["live"] is False
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -87,6 +88,22 @@ def read_rubric(path: Path, placeholders: Iterable[str]) -> tuple[str, str, str]
     return system, template, hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
+# The key a judge or scorer sends: never the audited server's (LATENTWALL_API_KEY).
+JUDGE_API_KEY_ENV = "LATENTWALL_JUDGE_API_KEY"
+
+
+def judge_key_options(spec: str, target_options: Any) -> dict[str, Any]:
+    """Target options for a model used as a judge or scorer: unless they name a key
+    variable themselves, its key comes from LATENTWALL_JUDGE_API_KEY, or no key at all."""
+    from latentwall.targets import TARGETS, parse_spec
+
+    options = dict(target_options or {})
+    if getattr(TARGETS.get(parse_spec(spec)[0]), "takes_api_key", False):
+        options.setdefault("api_key_env", JUDGE_API_KEY_ENV if os.environ.get(JUDGE_API_KEY_ENV, "").strip()
+                           else "none")
+    return options
+
+
 def judge_model(
     who: str, target: Any, target_options: Any, max_tokens: int, max_chars: int
 ) -> tuple[Any, Any, int]:
@@ -96,7 +113,8 @@ def judge_model(
 
     if max_tokens < 16 or max_chars < 100:
         raise ConfigError(f"{who}: max_tokens >= 16 and max_chars >= 100")
-    target = make_target(target, **dict(target_options or {})) if isinstance(target, str) else target
+    if isinstance(target, str):
+        target = make_target(target, **judge_key_options(target, target_options))
     return target, GenParams(temperature=0.0, top_p=1.0, max_tokens=int(max_tokens), seed=0), int(max_chars)
 
 

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from latentwall._text import terminal_text
 from latentwall.analysis._metrics import effective_label
 from latentwall.analysis._stats import Rate
 from latentwall.analysis._tests import (
@@ -279,8 +280,7 @@ def compare_runs(
 
 
 def _clean(text: Any) -> str:
-    """Control characters (ANSI escapes, bidi overrides) out of anything shown in a terminal."""
-    return "".join(ch if ch.isprintable() else "?" for ch in str("" if text is None else text))
+    return terminal_text(text)
 
 
 def _pp(x: float | None) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import signal
 import sys
 from collections.abc import Iterator
 from itertools import chain
@@ -14,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from latentwall._text import json_line, terminal_text
 from latentwall.cli._main import default_run_dir
 from latentwall.errors import ConfigError, DataError, LatentwallError
 
@@ -31,9 +34,7 @@ def _err() -> Console:
     return Console(stderr=True, soft_wrap=True)
 
 
-def _clean(text: str) -> str:
-    """Control characters (ANSI escapes, bidi overrides) out of anything shown in a terminal."""
-    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
+_clean = terminal_text
 
 
 def _print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
@@ -77,7 +78,7 @@ class _RunRef:
     def rows(self) -> Iterator[dict[str, Any]]:
         from latentwall.store import Store
 
-        store = Store(self.store_path)
+        store = Store(self.store_path, readonly=True)
         try:
             yield from store.iter_results(self.run["run_id"])
         finally:
@@ -89,7 +90,7 @@ class _RunRef:
         from latentwall.analysis._stance import STANCE_LLM_JUDGE
         from latentwall.store import Store
 
-        with Store(self.store_path) as store:
+        with Store(self.store_path, readonly=True) as store:
             has_llm = STANCE_LLM_JUDGE in store.judges_of(self.run["run_id"])
             stored = load_stance(store, self.run["run_id"]) if has_llm else None
         return stance_rows(self.rows(), stored=stored)
@@ -97,7 +98,7 @@ class _RunRef:
     def counts(self) -> dict[str, int]:
         from latentwall.store import Store
 
-        with Store(self.store_path) as store:
+        with Store(self.store_path, readonly=True) as store:
             return store.counts(self.run["run_id"])
 
 
@@ -108,7 +109,7 @@ def _resolve_runs(refs: list[str], run_dir: str | None) -> list[_RunRef]:
     out: list[_RunRef] = []
 
     def all_in(db: Path) -> list[_RunRef]:
-        with Store(db) as store:
+        with Store(db, readonly=True) as store:
             return [_RunRef(db, r) for r in store.list_runs()]
 
     if not refs:
@@ -126,7 +127,7 @@ def _resolve_runs(refs: list[str], run_dir: str | None) -> list[_RunRef]:
             db = base / DB_NAME
             if not db.exists():
                 raise ConfigError(f"'{ref}' is not a run directory, and {base} holds no runs")
-            with Store(db) as store:
+            with Store(db, readonly=True) as store:
                 found = store.find_runs(ref)
             if not found:
                 raise ConfigError(f"no run '{ref}' in {base} (see `latentwall runs --run-dir {base}`)")
@@ -145,14 +146,18 @@ def _resolve_runs(refs: list[str], run_dir: str | None) -> list[_RunRef]:
 def cmd_run(args: argparse.Namespace) -> int:
     from latentwall.runner import PlainProgress, ProgressSink, RichProgress, RunConfig, run_audit
     from latentwall.targets import GenParams
+    from latentwall.targets._openai import MAX_CONCURRENCY
 
     options: dict[str, Any] = {}
-    for name in ("concurrency", "batch_size", "timeout", "retries"):
+    for name, lo, hi in (("concurrency", 1, MAX_CONCURRENCY), ("batch_size", 1, 4096),
+                         ("timeout", 0.001, 86_400), ("retries", 0, 100), ("max_response_mb", 0.001, 2048)):
         val = getattr(args, name)
         if val is not None:
-            if val <= 0 and name != "retries":
-                raise ConfigError(f"--{name.replace('_', '-')} must be positive")
+            if not (math.isfinite(val) and lo <= val <= hi):
+                raise ConfigError(f"--{name.replace('_', '-')} must be between {lo:g} and {hi:g}, got {val:g}")
             options[name] = val
+    if "max_response_mb" in options:
+        options["max_response_bytes"] = max(1024, int(options.pop("max_response_mb") * (1 << 20)))
     for key, value in _pairs(args.target_option, "--target-option").items():
         options[key.replace("-", "_")] = value
     conditions = [] if args.no_plain else [""]
@@ -203,8 +208,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.report:
             err.print(f"report written to {escape(str(args.report))}")
     if outcome.status == "interrupted":
-        err.print("interrupted: re-run the same command to resume")
-        return 130
+        sig = outcome.signal or signal.SIGINT
+        err.print(f"interrupted ({signal.Signals(sig).name}): re-run the same command to resume")
+        return 128 + int(sig)
     if outcome.status == "incomplete":
         err.print(f"{outcome.errors} requests ended in ERROR: re-run the same command to retry them")
         return 3
@@ -233,7 +239,7 @@ def _dry_run(config: Any, as_json: bool) -> int:
 def _load_run(store_path: Path, run_id: str) -> dict[str, Any]:
     from latentwall.store import Store
 
-    with Store(store_path) as store:
+    with Store(store_path, readonly=True) as store:
         run = store.get_run(run_id)
     assert run is not None
     return run
@@ -243,18 +249,32 @@ def _load_run(store_path: Path, run_id: str) -> dict[str, Any]:
 
 
 def _read_judge_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Rows of a judge input file, checked; lone surrogates are replaced and the row says so
+    in `notes`. A file with no rows is an error, not an empty result."""
     from latentwall._data import iter_jsonl
+    from latentwall._text import repaired_note
 
-    if not path.exists():
+    if not path.is_file():
         raise ConfigError(f"input file not found: {path}")
-    for line, obj in iter_jsonl(path):
+    repairs: list[tuple[int, int]] = []
+    n = 0
+    for line, obj in iter_jsonl(path, repairs=repairs):
         for fld in ("prompt", "response"):
             if not isinstance(obj.get(fld), str):
                 raise DataError(str(path), line, fld, "is required and must be a string")
         for fld in ("reasoning", "language", "id"):
             if obj.get(fld) is not None and not isinstance(obj[fld], str | int):
                 raise DataError(str(path), line, fld, "must be a string")
+        for fld in ("status", "finish_reason", "category"):
+            if obj.get(fld) is not None and not isinstance(obj[fld], str):
+                raise DataError(str(path), line, fld, "must be a string")
+        if repairs and repairs[-1][0] == line:
+            obj["notes"] = [*obj.get("notes", []), repaired_note(repairs[-1][1])] \
+                if isinstance(obj.get("notes", []), list) else [repaired_note(repairs[-1][1])]
+        n += 1
         yield line, obj
+    if n == 0:
+        raise DataError(str(path), None, None, "no rows to judge (the file is empty)")
 
 
 def cmd_judge(args: argparse.Namespace) -> int:
@@ -291,7 +311,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
                             if key in j.extra:
                                 r[key] = j.extra[key]
                         counts[r["label"]] = counts.get(r["label"], 0) + 1
-                        fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+                        fh.write(json_line(r, allow_nan=True))
                     batch.clear()
 
                 for _, row in _read_judge_rows(inp):
@@ -316,13 +336,22 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_judge(args: argparse.Namespace) -> int:
+    from latentwall._data import iter_jsonl
     from latentwall.judges import evaluate_judge, make_judge
     from latentwall.judges._evaluate import holdout_path
 
-    judge = make_judge(args.judge)
     paths = [Path(f) for f in args.file or []]
+    for path in paths:  # an empty set would score 0% and exit 0: say what is wrong
+        if not path.is_file():
+            raise ConfigError(f"eval file not found: {path}")
+        rows = iter_jsonl(path)
+        empty = next(rows, None) is None
+        rows.close()
+        if empty:
+            raise DataError(str(path), None, None, "no labelled rows (the file is empty)")
     if args.holdout:
         paths.append(holdout_path())
+    judge = make_judge(args.judge)
     compare = make_judge(args.compare) if args.compare else None
     try:
         report = evaluate_judge(judge, paths or None, by=args.by, compare=compare)
@@ -518,12 +547,16 @@ def cmd_import_suite(args: argparse.Namespace) -> int:
     on_path = any(Path(d).resolve() == dest.resolve() for d in env_dirs)
     if args.json:
         json.dump({"name": result.name, "path": str(result.path), "probes": result.n,
-                   "skipped": result.skipped, "on_suites_path": on_path}, sys.stdout)
+                   "skipped": result.skipped, "repaired": result.repaired, "on_suites_path": on_path},
+                  sys.stdout)
         sys.stdout.write("\n")
     else:
         msg = f"imported {result.n} probes into {result.path}"
         if result.skipped:
             msg += f" ({result.skipped} duplicates skipped)"
+        if result.repaired:
+            msg += (f"; {result.repaired} row(s) had invalid characters (lone surrogates), "
+                    "replaced with U+FFFD")
         _err().print(escape(msg))
         if not on_path:
             _err().print(escape(f"to use it: export {USER_SUITES_ENV}={dest.resolve()}  "

@@ -49,8 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--batch-size", type=int, default=None, help="generation batch size (local models)")
     r.add_argument("--timeout", type=float, default=None, help="seconds per request (openai targets)")
     r.add_argument("--retries", type=int, default=None, help="retries per request (openai targets)")
+    r.add_argument("--max-response-mb", type=float, default=None, metavar="MB",
+                   help="largest answer body read from a server (openai targets; default 4): "
+                        "a larger one is recorded as ERROR")
     r.add_argument("-O", "--target-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="a target-specific option, e.g. -O engine=llamacpp, -O device=cuda, -O dtype=bfloat16, -O threads=2")
+                   help="a target-specific option, e.g. -O engine=llamacpp, -O device=cuda, -O dtype=bfloat16, "
+                        "-O threads=2, -O api_key_env=MY_KEY_VAR (openai: the variable holding this server's key)")
     r.add_argument("--strategy", action="append", default=[], metavar="CHAIN",
                    help="also run each probe through a strategy chain, e.g. base64 or roleplay+zero-width "
                         "(repeatable; see `latentwall strategies`)")
@@ -211,13 +215,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LatentwallError as exc:
         if args.debug:
             raise
-        print(f"latentwall: error: {_one_line(str(exc))}", file=sys.stderr)
+        _fail(str(exc))
         return 1
     except KeyboardInterrupt:
         print("latentwall: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a full disk, a vanished directory: the cause, not a traceback
+        if args.debug:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        _fail(f"{exc.strerror or exc}{where}")
+        return 1
+    except Exception as exc:  # a bug: still one line, and how to see more
+        if args.debug:
+            raise
+        _fail(f"unexpected {type(exc).__name__}: {exc} (re-run with --debug for the traceback, "
+              "and please report it)")
+        return 1
+
+
+def _fail(message: str) -> None:
+    """One error line; messages can quote servers and files, so they are cleaned first."""
+    from latentwall._text import terminal_text
+
+    print(f"latentwall: error: {_one_line(terminal_text(message))}", file=sys.stderr)
 
 
 def _one_line(text: str) -> str:

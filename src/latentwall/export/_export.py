@@ -1,10 +1,14 @@
 """Responses and judgements of a run as JSONL, CSV, Parquet or a pandas DataFrame.
 
 Rows stream from the store in chunks, so exporting a million-row run needs memory for one
-chunk, not the run. JSONL and Parquet round-trip exactly; CSV carries lists and mappings
+chunk, not the run. JSONL and Parquet round-trip exactly; JSONL escapes U+0085, U+2028 and
+U+2029 too, so a reader that splits lines with `str.splitlines()` sees one row per line.
+CSV is RFC 4180 (CRLF row ends; any cell holding a comma, quote, CR or LF is quoted, so a
+bare carriage return in an answer cannot start a new row); it carries lists and mappings
 as JSON text, an empty cell is null for optional fields, and (by default) any text cell
 that a spreadsheet would run as a formula is prefixed with an apostrophe: model output is
-hostile input, also in Excel. `read_csv_rows` undoes all of that.
+hostile input, also in Excel. `read_csv_rows` undoes all of that. A file appears only
+when complete; a write that fails (a full disk) is one error line, and no file is left.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
+from latentwall._text import json_line
 from latentwall.analysis import build_json_summary, effective_label
-from latentwall.errors import ConfigError
+from latentwall.errors import ConfigError, LatentwallError
 from latentwall.store import Store
 
 FORMATS: tuple[str, ...] = ("jsonl", "csv", "parquet", "summary")
@@ -31,9 +36,9 @@ FIELDS: tuple[str, ...] = (
     "run_id", "target", "probe_id", "suite", "topic", "language", "category", "kind", "group",
     "jurisdiction", "tags", "expected", "risk_code", "hazard", "answer", "condition", "sample",
     "prompt", "text", "reasoning", "finish_reason", "status", "error", "model", "latency_s",
-    "cached", "label", "effective_label", "rationale", "evidence", "judge", "judge_extra",
+    "cached", "label", "effective_label", "rationale", "evidence", "judge", "judge_extra", "notes",
 )
-LIST_FIELDS = frozenset({"tags", "evidence"})
+LIST_FIELDS = frozenset({"tags", "evidence", "notes"})
 MAP_FIELDS = frozenset({"expected", "judge_extra"})
 INT_FIELDS = frozenset({"sample"})
 FLOAT_FIELDS = frozenset({"latency_s"})
@@ -80,7 +85,7 @@ def _runs(store: Store, run_id: RunSelection) -> list[str]:
 def iter_export_rows(store_path: str | os.PathLike[str], run_id: RunSelection = None
                      ) -> Iterator[dict[str, Any]]:
     """Rows of one run, several, or every run in the store (run_id None), streamed."""
-    store = Store.open(Path(store_path))
+    store = Store.open(Path(store_path), readonly=True)
     try:
         for rid in _runs(store, run_id):
             for row in store.iter_results(rid):
@@ -108,7 +113,7 @@ def guess_format(path: str | os.PathLike[str]) -> str:
 def _write_jsonl(fh: IO[str], rows: Iterator[dict[str, Any]]) -> int:
     n = 0
     for row in rows:
-        fh.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+        fh.write(json_line(row))
         n += 1
     return n
 
@@ -129,7 +134,9 @@ def csv_cell(name: str, value: Any, excel_safe: bool) -> str:
 
 
 def _write_csv(fh: IO[str], rows: Iterator[dict[str, Any]], excel_safe: bool) -> int:
-    writer = csv.writer(fh, lineterminator="\n")
+    # CRLF row ends (RFC 4180): the writer then quotes every cell holding CR or LF. With
+    # "\n" alone it left a bare CR unquoted, and readers split the row there.
+    writer = csv.writer(fh, lineterminator="\r\n")
     writer.writerow(FIELDS)
     n = 0
     for row in rows:
@@ -249,12 +256,12 @@ def run_metadata(store: Store, run: Mapping[str, Any]) -> dict[str, Any]:
 def summary_document(store_path: str | os.PathLike[str], run_id: RunSelection = None
                      ) -> dict[str, Any]:
     """The `latentwall.summary/1` document of one run or of every run in a store."""
-    with Store.open(Path(store_path)) as store:
+    with Store.open(Path(store_path), readonly=True) as store:
         ids = _runs(store, run_id)
         metas = [run_metadata(store, store.get_run(i) or {"run_id": i}) for i in ids]
 
     def rows() -> Iterator[dict[str, Any]]:
-        with Store.open(Path(store_path)) as s:
+        with Store.open(Path(store_path), readonly=True) as s:
             for i in ids:
                 yield from s.iter_results(i)
 
@@ -285,9 +292,9 @@ def export_run(
     if fmt == "parquet":
         _require("pyarrow.parquet", "Parquet export")
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "parquet":
             n = _write_parquet(tmp, iter_export_rows(store_path, run_id), chunk_rows)
         else:
@@ -305,6 +312,9 @@ def export_run(
                     fh.write("\n")
                     n = int(doc["n_rows"])
         os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise LatentwallError(f"cannot write {out}: {exc.strerror or exc}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from latentwall.analysis import DEFAULT_BY, GroupStats, Rate, Summary, effective_label, summarise
+from latentwall.errors import LatentwallError
 from latentwall.labels import STATUSES, VERDICTS, Verdict
 from latentwall.report._escape import blob_json, esc, neutralise
 from latentwall.report._sections import (
@@ -590,6 +591,9 @@ def write_report(
             _write_blob(fh, rows_factory(), max_field_chars)
             fh.write(f"<script>{script}</script>\n</body>\n</html>\n")
         os.replace(tmp, out)
+    except OSError as exc:  # a full disk: one line, and no partial report left behind
+        tmp.unlink(missing_ok=True)
+        raise LatentwallError(f"cannot write {out}: {exc.strerror or exc}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

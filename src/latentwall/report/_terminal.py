@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Sequence
 
@@ -13,28 +12,11 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from latentwall._text import terminal_text
 from latentwall.analysis import BUCKETS, GroupStats, Rate, Summary
-from latentwall.report._html import neutralise
 
-# ANSI/VT escape sequences: CSI (7-bit and C1), OSC (hyperlinks, titles), DCS/SOS/PM/APC
-# strings, and the remaining two-byte escapes. Removed whole so no "[31m" debris is left.
-_ANSI = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|$)"
-    r"|\x1b[ -/]*[0-~]?",
-    re.DOTALL,
-)
-_SPACE = re.compile(r"[\t\n\r\v\f]+")
-
-
-def clean(value: object) -> str:
-    """Strip terminal escapes, fold line breaks, show other controls and bidi overrides.
-
-    A model answer (or a target name taken from it) can carry escape sequences that
-    recolour, retitle or rewrite the user's terminal; none may reach it.
-    """
-    text = "" if value is None else str(value)
-    return neutralise(_SPACE.sub(" ", _ANSI.sub("", text)))
+# One cleaner for everything a terminal shows (latentwall._text); kept under this name.
+clean = terminal_text
 
 
 def safe_text(value: object, style: str = "") -> Text:

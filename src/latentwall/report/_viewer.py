@@ -26,19 +26,19 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
 from latentwall.errors import ConfigError
 from latentwall.labels import STATUSES
 from latentwall.report._escape import blob_json
-from latentwall.store import DB_NAME
+from latentwall.store import DB_NAME, connect_readonly, run_is_live, store_error
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 PAGE_MAX = 200
 PREVIEW_CHARS = 1_500
 FULL_CHARS = 200_000
+MAX_SQL_INT = 2**63 - 1
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -92,7 +92,7 @@ def _where(query: Mapping[str, str], skip: tuple[str, ...] = ()) -> tuple[str, l
 def _int(query: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
     try:
         value = int(query.get(name, default))
-    except ValueError:
+    except ValueError:  # also more digits than int() takes
         raise web.HTTPBadRequest(text=f"{name} must be an integer") from None
     return max(lo, min(hi, value))
 
@@ -138,9 +138,10 @@ class StoreReader:
     def _connect(self) -> sqlite3.Connection | None:
         if not self.db.exists():
             return None
-        conn = sqlite3.connect(f"file:{quote(str(self.db))}?mode=rw", uri=True, timeout=10)
-        conn.execute("PRAGMA query_only = 1")
-        return conn
+        try:
+            return connect_readonly(self.db, timeout=10)
+        except sqlite3.DatabaseError as exc:
+            raise web.HTTPServiceUnavailable(text=str(store_error(exc, self.db))) from None
 
     def _all(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         conn = self._connect()
@@ -148,19 +149,25 @@ class StoreReader:
             return []
         try:
             return conn.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
             if "no such table" in str(exc):  # a store being created right now
                 return []
-            raise
+            raise web.HTTPServiceUnavailable(text=str(store_error(exc, self.db))) from None
         finally:
             conn.close()
 
     # -- endpoints ------------------------------------------------------------------------
 
     def runs(self) -> dict[str, Any]:
-        return self._cached(("runs",), self._runs)
+        runs = [{**r, "status": _live_status(self.db, r["run_id"], r["status"])}
+                for r in self._cached(("runs",), self._runs)]
+        # Liveness is not in the store (a killed run changes nothing there): read it each time.
+        stamp = f"{len(runs)}:{sum(r['responses'] for r in runs)}:" + ",".join(
+            f"{r['status']}@{r['updated']}" for r in runs)
+        return {"runs": runs, "live": any(r["status"] == "running" for r in runs),
+                "stamp": stamp, "store": str(self.db)}
 
-    def _runs(self) -> dict[str, Any]:
+    def _runs(self) -> list[dict[str, Any]]:
         counts = dict(self._all("SELECT run_id, COUNT(*) FROM responses GROUP BY run_id"))
         rows = self._all(
             "SELECT run_id, COALESCE(json_extract(config, '$.target_label'), target), status,"
@@ -168,17 +175,13 @@ class StoreReader:
             " json_extract(config, '$.suites'), json_extract(config, '$.samples')"
             " FROM runs ORDER BY created, run_id"
         )
-        runs = [
+        return [
             {"run_id": r[0], "target": r[1], "status": r[2], "created": r[3], "updated": r[4],
              "finished": r[5], "total": r[6], "judge": r[7] or "markers",
              "suites": json.loads(r[8]) if r[8] else [], "samples": r[9],
              "responses": counts.get(r[0], 0)}
             for r in rows
         ]
-        stamp = f"{len(runs)}:{sum(counts.values())}:" + ",".join(
-            f"{r['status']}@{r['updated']}" for r in runs)
-        return {"runs": runs, "live": any(r["status"] == "running" for r in runs),
-                "stamp": stamp, "store": str(self.db)}
 
     def facets(self, query: Mapping[str, str]) -> dict[str, Any]:
         """Distinct values with counts, under the run filter only (so options never vanish)."""
@@ -241,6 +244,8 @@ class StoreReader:
             key = (query["run"], query["probe"], query.get("condition", ""), int(query["sample"]))
         except (KeyError, ValueError):
             raise web.HTTPBadRequest(text="need run, probe, condition and sample") from None
+        if not 0 <= key[3] <= MAX_SQL_INT:  # SQLite cannot even look for it: no such response
+            return None
         rows = self._all(
             f"{_RUNS_CTE} SELECT r.run_id, rr.target, r.probe_id, r.condition, r.sample,"
             f" substr(r.prompt, 1, {FULL_CHARS}), substr(r.text, 1, {FULL_CHARS}), length(r.text),"
@@ -327,6 +332,11 @@ class StoreReader:
 
 
 # ---------------------------------------------------------------- HTTP
+
+
+def _live_status(db: Path, run_id: str, status: str) -> str:
+    """A 'running' run whose process is gone (killed, or set-up failed) is 'stopped', not live."""
+    return "stopped" if status == "running" and not run_is_live(db, run_id) else status
 
 
 def _json(data: Any, status: int = 200) -> web.Response:

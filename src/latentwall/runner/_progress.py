@@ -1,4 +1,8 @@
-"""Progress display: a rich bar with rate and ETA on stderr, or nothing."""
+"""Progress display: a rich bar with rate and ETA on stderr, or nothing.
+
+The description is the target's label, which can come from a server or a file name: it is
+cleaned of terminal escapes and, for rich, of markup before it is shown.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import time
 from typing import Protocol, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,6 +23,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
+
+from latentwall._text import terminal_text
 
 
 class ProgressSink(Protocol):
@@ -55,7 +62,8 @@ class PlainProgress:
         self._note = ""
 
     def start(self, total: int, completed: int, description: str) -> None:
-        self.total, self.done, self.start_at, self.description = total, completed, completed, description
+        self.total, self.done, self.start_at = total, completed, completed
+        self.description = terminal_text(description)
         self._t0 = self._last_t = time.monotonic()
 
     def _line(self) -> None:
@@ -78,7 +86,7 @@ class PlainProgress:
             self._line()
 
     def note(self, text: str) -> None:
-        self._note = text
+        self._note = terminal_text(text)
 
     def stop(self) -> None:
         pass
@@ -116,7 +124,7 @@ class RichProgress:
     def start(self, total: int, completed: int, description: str) -> None:
         self._progress.start()
         self._task = self._progress.add_task(
-            description, total=total, completed=completed, start_at=completed, note=""
+            escape(terminal_text(description)), total=total, completed=completed, start_at=completed, note=""
         )
 
     def advance(self, n: int) -> None:
@@ -125,7 +133,7 @@ class RichProgress:
 
     def note(self, text: str) -> None:
         if self._task is not None:
-            self._progress.update(self._task, note=text)
+            self._progress.update(self._task, note=escape(terminal_text(text)))
 
     def stop(self) -> None:
         self._progress.stop()

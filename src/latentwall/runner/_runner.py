@@ -8,6 +8,7 @@ bounded, and nothing per-probe is kept once it is written.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import re
@@ -23,7 +24,7 @@ from latentwall.errors import ConfigError, TargetError
 from latentwall.judges import Judge, JudgeInput, Judgement, make_judge
 from latentwall.labels import Status
 from latentwall.runner._progress import NullProgress, ProgressSink
-from latentwall.store import DB_NAME, ResultRecord, Store
+from latentwall.store import DB_NAME, ResultRecord, RunLock, Store
 from latentwall.strategies import Condition, make_condition
 from latentwall.suites import Probe, iter_selected
 from latentwall.targets import GenParams, Request, Response, Target, make_target, redact_spec
@@ -32,7 +33,9 @@ CHUNK = 256  # probes read, checked for resume and looked up in the cache at a t
 # Target options that change how fast answers come, not what they say: not part of a run's
 # identity, so re-running with another --concurrency still resumes.
 _PACE_OPTIONS = frozenset({"concurrency", "timeout", "retries", "batch_size", "threads", "backoff",
-                           "max_retry_after"})
+                           "max_retry_after", "max_response_bytes", "api_key_env"})
+# Signals that stop a run the way Ctrl-C does: what arrived is written, the run resumes later.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 WRITE_BATCH = 512  # most records per store transaction
 
 
@@ -49,7 +52,7 @@ class RunConfig:
     judge: str = "markers"
     run_dir: Path = Path("latentwall-runs")
     target_options: dict[str, Any] = field(default_factory=dict)
-    fresh: bool = False  # start a new run even if an identical one exists
+    fresh: bool = False  # start a new run even if an identical one exists, asking everything anew
     # Condition specs (strategy chains, locales); "" is the plain probe.
     conditions: list[str] = field(default_factory=lambda: [""])
     guard: str | None = None  # wrap the target in a guard (input/output filter)
@@ -114,6 +117,7 @@ class RunOutcome:
     elapsed_s: float = 0.0
     pipeline_s: float = 0.0  # from the first request to the last write, without set-up
     counts: dict[str, int] = field(default_factory=dict)
+    signal: int | None = None  # the signal that interrupted the run
 
 
 @dataclass
@@ -143,6 +147,7 @@ class Runner:
         self.progress = progress or NullProgress()
         self.run_id = config.run_id() if not config.fresh else f"{config.run_id()}-{int(time.time())}"
         self._stop = asyncio.Event()
+        self._signal: int | None = None
         self.conditions: list[Condition] = [make_condition(c) for c in config.conditions]
 
     def _probes(self) -> Iterator[Probe]:
@@ -176,60 +181,101 @@ class Runner:
         return total
 
     async def run(self) -> RunOutcome:
+        """Set up, run the pipeline, record how it ended. A set-up that fails leaves no
+        phantom run behind: a new run is removed, a resumed one keeps its old status; a
+        fatal error mid-run (disk full, target gone) marks the run 'failed'."""
         cfg = self.config
         t0 = time.monotonic()
         store = Store.open(cfg.run_dir)
+        lock = RunLock(store.path, self.run_id)
         try:
-            total = self._register(store)
-            done = store.count_done(self.run_id, cfg.judge)
-            outcome = RunOutcome(self.run_id, "running", store.path, total, done)
-            if done >= total:
-                outcome.status = "finished"
-                store.update_run(self.run_id, status="finished")
-                outcome.counts = store.counts(self.run_id)
-                return outcome
-            target = make_target(cfg.target, **cfg.target_options)
-            if cfg.guard:
-                from latentwall.guards import wrap_target
-
-                target = wrap_target(target, cfg.guard)
-            prefill = [c.id for c in self.conditions if c.needs_prefill]
-            if prefill and not target.supports_prefill:
-                raise ConfigError(
-                    f"condition(s) {', '.join(prefill)} prefill the answer, which target kind "
-                    f"'{target.kind}' does not support"
-                )
-            judge = make_judge(cfg.judge)
-            self.progress.start(total, done, redact_spec(target.label))
+            previous = store.get_run(self.run_id)
+            lock.acquire()  # a second process on the same run stops here, before asking anything
+            target: Target | None = None
+            judge: Judge | None = None
             try:
+                target, judge, outcome = self._set_up(store)
+                if target is None or judge is None:
+                    return outcome  # already finished
+                self.progress.start(outcome.total, outcome.already_done, redact_spec(target.label))
                 self.progress.note("starting target…")
                 await target.start()
-                store.update_run(self.run_id, target_info=target.describe())
-                self.progress.note("")
-                t_pipe = time.monotonic()
-                await self._pipeline(store, target, judge, outcome)
-                outcome.pipeline_s = time.monotonic() - t_pipe
-            finally:
+            except BaseException:
                 self.progress.stop()
-                await target.close()
-                await judge.close()
-            errors = store.conn.execute(
-                "SELECT COUNT(*) FROM responses WHERE run_id=? AND status='ERROR'", (self.run_id,)
-            ).fetchone()[0]
-            outcome.errors = errors
+                for part in (target, judge):
+                    if part is not None:
+                        with contextlib.suppress(Exception):
+                            await part.close()
+                self._undo_set_up(store, previous)
+                raise
+            try:
+                await self._run_target(store, target, judge, outcome)
+            except BaseException:
+                with contextlib.suppress(Exception):  # the store may be what failed
+                    store.update_run(self.run_id, status="failed")
+                raise
+            outcome.errors = store.count_errors(self.run_id)
             if self._stop.is_set():
-                outcome.status = "interrupted"
+                outcome.status, outcome.signal = "interrupted", self._signal
             else:
-                outcome.status = "incomplete" if errors else "finished"
+                outcome.status = "incomplete" if outcome.errors else "finished"
             store.update_run(self.run_id, status=outcome.status)
             outcome.counts = store.counts(self.run_id)
             outcome.elapsed_s = time.monotonic() - t0
             return outcome
         finally:
+            lock.release()
             store.close()
 
-    def request_stop(self) -> None:
-        """Ctrl-C: stop feeding the target; what has arrived is written, the rest resumes later."""
+    def _set_up(self, store: Store) -> tuple[Target | None, Judge | None, RunOutcome]:
+        """Register the run; build its target and judge unless it is already finished."""
+        cfg = self.config
+        total = self._register(store)
+        done = store.count_done(self.run_id, cfg.judge)
+        outcome = RunOutcome(self.run_id, "running", store.path, total, done)
+        if done >= total:
+            outcome.status = "finished"
+            store.update_run(self.run_id, status="finished")
+            outcome.counts = store.counts(self.run_id)
+            return None, None, outcome
+        target = make_target(cfg.target, **cfg.target_options)
+        if cfg.guard:
+            from latentwall.guards import wrap_target
+
+            target = wrap_target(target, cfg.guard)
+        prefill = [c.id for c in self.conditions if c.needs_prefill]
+        if prefill and not target.supports_prefill:
+            raise ConfigError(
+                f"condition(s) {', '.join(prefill)} prefill the answer, which target kind "
+                f"'{target.kind}' does not support"
+            )
+        return target, make_judge(cfg.judge), outcome
+
+    def _undo_set_up(self, store: Store, previous: dict[str, Any] | None) -> None:
+        """A new run that never started is removed; a resumed one gets its status back."""
+        with contextlib.suppress(Exception):
+            if previous is None:
+                store.delete_run(self.run_id)
+            else:
+                store.update_run(self.run_id, status=previous["status"])
+
+    async def _run_target(self, store: Store, target: Target, judge: Judge, outcome: RunOutcome) -> None:
+        try:
+            store.update_run(self.run_id, target_info=target.describe())
+            self.progress.note("")
+            t_pipe = time.monotonic()
+            await self._pipeline(store, target, judge, outcome)
+            outcome.pipeline_s = time.monotonic() - t_pipe
+        finally:
+            self.progress.stop()
+            await target.close()
+            await judge.close()
+
+    def request_stop(self, signum: int | None = None) -> None:
+        """Ctrl-C (or SIGTERM, SIGHUP): stop feeding the target; what has arrived is written,
+        the rest resumes later."""
+        if self._signal is None:
+            self._signal = signum
         self._stop.set()
 
     async def _pipeline(self, store: Store, target: Target, judge: Judge, outcome: RunOutcome) -> None:
@@ -278,7 +324,8 @@ class Runner:
                             works.append(_Work(probe, cond.id, s, req, req.cache_key(fingerprint)))
                 if not works:
                     continue
-                hits = store.cache_get([w.cache_key for w in works])
+                # --fresh asks everything anew; its answers then replace the cached ones.
+                hits = {} if cfg.fresh else store.cache_get([w.cache_key for w in works])
                 cached_works, cached_resps = [], []
                 for w in works:
                     hit = hits.get(w.cache_key)
@@ -327,7 +374,7 @@ class Runner:
                         end = True
                         break
                     records.append(nxt)
-                store.write_results(records)
+                store.write_results(records, refresh_cache=cfg.fresh)
                 self.progress.advance(len(records))
                 failed = sum(1 for r in records if r.response.status == Status.ERROR)
                 if failed:
@@ -337,7 +384,9 @@ class Runner:
                     return
 
         writer_task = asyncio.create_task(writer())
-        workers = [asyncio.create_task(worker()) for _ in range(max(1, target.concurrency))]
+        # No more workers than requests left: a huge --concurrency costs nothing extra.
+        n_workers = max(1, min(target.concurrency, outcome.total - outcome.already_done))
+        workers = [asyncio.create_task(worker()) for _ in range(n_workers)]
         producer_task = asyncio.create_task(producer())
         stop_task = asyncio.create_task(self._stop.wait())
         feeding = asyncio.create_task(self._feed_done(producer_task, batch_q, workers))
@@ -397,7 +446,7 @@ def plan_run(config: RunConfig) -> dict[str, Any]:
     done = 0
     run_id = config.run_id()
     if (Path(config.run_dir) / DB_NAME).exists():
-        with Store.open(config.run_dir) as store:
+        with Store.open(config.run_dir, readonly=True) as store:
             done = store.count_done(run_id, config.judge)
     return {
         "run_id": run_id, "target": redact_spec(config.target), "suites": list(config.suites),
@@ -411,18 +460,20 @@ def plan_run(config: RunConfig) -> dict[str, Any]:
 async def run_audit_async(config: RunConfig, progress: ProgressSink | None = None) -> RunOutcome:
     runner = Runner(config, progress)
     loop = asyncio.get_running_loop()
-    try:
-        loop.add_signal_handler(signal.SIGINT, runner.request_stop)
-        installed = True
-    except (NotImplementedError, RuntimeError, ValueError):
-        installed = False
+    installed = []
+    for sig in STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(sig, runner.request_stop, int(sig))
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
     try:
         return await runner.run()
     finally:
-        if installed:
-            loop.remove_signal_handler(signal.SIGINT)
+        for sig in installed:
+            loop.remove_signal_handler(sig)
 
 
 def run_audit(config: RunConfig, progress: ProgressSink | None = None) -> RunOutcome:
-    """Run (or resume) an audit; Ctrl-C stops cleanly and the same call resumes."""
+    """Run (or resume) an audit; Ctrl-C, SIGTERM or SIGHUP stop cleanly and the same call resumes."""
     return asyncio.run(run_audit_async(config, progress))

@@ -3,22 +3,34 @@
 One database per run directory holds many runs; the cache is shared by all of them.
 WAL mode so a viewer can read while a run writes. Writes are batched by the caller
 (one transaction per batch) and each batch commits as soon as it is handed over.
+
+What it promises (docs/reliability.md): nothing that was written is lost or silently
+replaced - a damaged or emptied store is reported, never recreated; no single row can
+stop a run - a row that cannot be stored is stored as ERROR with the reason; each answer
+is stored once - the cache points at the response row that holds the text. Read-only
+commands open the store read-only, so an archived run directory still reports.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote
 
+from latentwall._text import repair
 from latentwall.errors import LatentwallError
+from latentwall.store._lock import run_is_live
 
 DB_NAME = "latentwall.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -61,6 +73,7 @@ CREATE TABLE IF NOT EXISTS responses (
     usage TEXT,
     cached INTEGER NOT NULL DEFAULT 0,
     created TEXT NOT NULL,
+    notes TEXT,
     PRIMARY KEY (run_id, probe_id, condition, sample)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS judgements (
@@ -85,13 +98,37 @@ CREATE TABLE IF NOT EXISTS cache (
     model TEXT,
     usage TEXT,
     created TEXT NOT NULL,
-    error TEXT
+    error TEXT,
+    run_id TEXT,
+    probe_id TEXT,
+    condition TEXT,
+    sample INTEGER
 ) WITHOUT ROWID;
 """
+# Columns added since a store was first made: (table, column, type), added on open.
+_ADDED_COLUMNS = (
+    ("cache", "error", "TEXT"),  # a FILTERED block's note
+    ("responses", "notes", "TEXT"),  # repairs and other notes on a row
+    # The response row that holds a cached answer's text: each answer is stored once.
+    ("cache", "run_id", "TEXT"), ("cache", "probe_id", "TEXT"), ("cache", "condition", "TEXT"),
+    ("cache", "sample", "INTEGER"),
+)
+_RESPONSE_COLS = ("run_id", "probe_id", "condition", "sample", "cache_key", "prompt", "text", "reasoning",
+                  "finish_reason", "status", "error", "model", "latency_s", "usage", "cached", "created",
+                  "notes")
+_CACHE_COLS = ("cache_key", "text", "reasoning", "finish_reason", "status", "model", "usage", "created",
+               "error", "run_id", "probe_id", "condition", "sample")
+_JUDGEMENT_COLS = ("run_id", "probe_id", "condition", "sample", "judge", "label", "rationale", "evidence",
+                   "extra", "created")
+
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _insert(verb: str, table: str, cols: Sequence[str]) -> str:
+    return f"{verb} INTO {table}({', '.join(cols)}) VALUES ({','.join('?' * len(cols))})"
 
 
 @dataclass
@@ -113,7 +150,14 @@ class StoreError(LatentwallError):
     """The store cannot be opened or written (disk full, read-only, corrupt)."""
 
 
-def _wrap(exc: sqlite3.Error, path: Path) -> StoreError:
+def recovery_hint(path: Path) -> str:
+    return (f"nothing was changed. Restore it from a backup, or recover what is readable with "
+            f"sqlite3 '{path}' .recover | sqlite3 '{path}.recovered' (SQLite 3.41 or later), check it, "
+            "and put it in place of the damaged file")
+
+
+def store_error(exc: Exception, path: Path) -> StoreError:
+    """What a failure of the store means for the user, in one line with the way out."""
     msg = str(exc)
     if "full" in msg:
         return StoreError(f"disk full: cannot write to {path} ({msg}); free space and re-run to resume")
@@ -121,36 +165,157 @@ def _wrap(exc: sqlite3.Error, path: Path) -> StoreError:
         return StoreError(f"store {path} is read-only ({msg})")
     if "locked" in msg:
         return StoreError(f"store {path} is locked by another process ({msg})")
+    if "unable to open" in msg:  # a read-only or vanished directory, not damage
+        return StoreError(f"cannot open store {path} for writing ({msg}): is its directory read-only? "
+                          "Commands that only read (report, summary, export, runs) still work")
+    if "disk I/O error" in msg:  # not damage: often a full disk (SQLite needs temporary space)
+        return StoreError(f"cannot read or write {path}: disk I/O error (is the disk full, or the device "
+                          "failing?); free space and re-run")
+    if "no such table" in msg or "no such column" in msg:
+        return StoreError(f"{path} is not a latentwall store, or a damaged one ({msg}); {recovery_hint(path)}")
+    damaged = any(word in msg for word in ("malformed", "not a database", "corrupt", "encrypted"))
+    if damaged or not isinstance(exc, sqlite3.Error):  # or rows that no longer parse (JSON, keys)
+        return StoreError(f"store damaged: {path} ({msg or type(exc).__name__}); {recovery_hint(path)}")
     return StoreError(f"store {path}: {msg}")
 
 
-class Store:
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+# What a damaged store raises while it is read: SQLite's errors, and rows that do not parse.
+_READ_ERRORS = (sqlite3.DatabaseError, ValueError, KeyError, TypeError)
+# What one row can raise that the others would not: text SQLite cannot take (lone
+# surrogates), a blob too big, a value of the wrong type, a constraint on a missing field.
+_ROW_ERRORS = (sqlite3.DataError, sqlite3.IntegrityError, sqlite3.InterfaceError,
+               sqlite3.ProgrammingError, UnicodeError, ValueError, TypeError, OverflowError)
+
+_T = TypeVar("_T")
+
+
+def _reads(fn: Callable[..., _T]) -> Callable[..., _T]:
+    """A read query whose failure says 'store damaged' with the file and the way out."""
+
+    @wraps(fn)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> _T:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.executescript(_SCHEMA)
-            cols = {r[1] for r in self.conn.execute("PRAGMA table_info(cache)")}
-            if "error" not in cols:  # stores made before the cache kept a FILTERED block's note
-                self.conn.execute("ALTER TABLE cache ADD COLUMN error TEXT")
-            self.conn.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-            self.conn.commit()
+            return fn(self, *args, **kwargs)
+        except _READ_ERRORS as exc:
+            raise store_error(exc, self.path) from None
+
+    return wrapper
+
+
+def cacheable(resp: Any) -> bool:
+    """Whether another run may reuse this answer. Decided on what the target reported, not
+    on a judge's label: only an answer that ended normally (or a filter's block, which is
+    deterministic) is reused; ERROR, an empty answer and one cut at the token limit may be
+    transient, so the next run asks again."""
+    if resp.cached or resp.status == "ERROR":
+        return False
+    if resp.status == "FILTERED":
+        return True
+    if resp.status is not None or resp.finish_reason == "length":
+        return False
+    return bool((resp.text or "").strip())
+
+
+def _empty_store(path: Path) -> StoreError:
+    return StoreError(f"store damaged: {path} is empty (0 bytes), so it holds no runs; it was not "
+                      "started over. Restore it from a backup, or delete it to start a new store")
+
+
+def connect_readonly(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
+    """A connection that cannot write, also to a store in a directory nobody may write to
+    (an archive, a read-only mount): SQLite cannot make its -shm file there, but then
+    nothing can be writing either, so the file is opened as immutable."""
+    uri = f"file:{quote(str(path))}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+    try:
+        conn.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall()
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if "unable to open" not in str(exc) or os.access(path.parent, os.W_OK):
+            raise
+        conn = sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False)
+        conn.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall()
+    return conn
+
+
+class Store:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        try:
+            if readonly:
+                self.conn = self._open_readonly()
+            else:
+                self.conn = self._open_readwrite()
+            cols = {r[1] for r in self.conn.execute("PRAGMA table_info(responses)")}
+            self._has_notes = "notes" in cols
         except sqlite3.DatabaseError as exc:
-            raise _wrap(exc, self.path) from None
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            raise store_error(exc, self.path) from None
         except OSError as exc:
             raise StoreError(f"cannot open store {self.path}: {exc.strerror}") from None
 
+    def _open_readwrite(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            self._create()
+        elif self.path.stat().st_size == 0:
+            raise _empty_store(self.path)
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        self.conn = conn
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"runs", "responses", "cache"} <= tables:
+            raise sqlite3.DatabaseError("no such table: runs (not a latentwall store)")
+        for table, col, kind in _ADDED_COLUMNS:
+            if col not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} {kind}")
+        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        conn.execute("UPDATE meta SET value=? WHERE key='schema_version' AND CAST(value AS INTEGER) < ?",
+                     (str(SCHEMA_VERSION), SCHEMA_VERSION))
+        conn.commit()
+        return conn
+
+    def _create(self) -> None:
+        """Make the schema in a file beside, then link it into place: a store on disk is
+        never half made, so an empty file is always damage, never a store being born."""
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.new")
+        try:
+            conn = sqlite3.connect(tmp)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+                conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                             (str(SCHEMA_VERSION),))
+                conn.commit()
+            finally:
+                conn.close()
+            try:
+                os.link(tmp, self.path)  # fails if another process made the store meanwhile
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links
+                if not self.path.exists():
+                    os.replace(tmp, self.path)
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise StoreError(f"no store at {self.path}")
+        if self.path.stat().st_size == 0:
+            raise _empty_store(self.path)
+        return connect_readonly(self.path)
+
     @classmethod
-    def open(cls, run_dir: Path | str) -> Store:
+    def open(cls, run_dir: Path | str, *, readonly: bool = False) -> Store:
         run_dir = Path(run_dir)
         if run_dir.suffix == ".db" or run_dir.is_file():
-            return cls(run_dir)
-        return cls(run_dir / DB_NAME)
+            return cls(run_dir, readonly=readonly)
+        return cls(run_dir / DB_NAME, readonly=readonly)
 
     def close(self) -> None:
         self.conn.close()
@@ -163,6 +328,7 @@ class Store:
 
     # -- runs -------------------------------------------------------------------------
 
+    @_reads
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
         return self._run_dict(row) if row else None
@@ -172,8 +338,11 @@ class Store:
         d = dict(zip(cols, row, strict=True))
         d["config"] = json.loads(d["config"])
         d["target_info"] = json.loads(d["target_info"])
+        if d["status"] == "running" and not run_is_live(self.path, d["run_id"]):
+            d["status"] = "stopped"  # its process is gone (killed): re-run to resume
         return d
 
+    @_reads
     def list_runs(self) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM runs ORDER BY created, run_id").fetchall()
         return [self._run_dict(r) for r in rows]
@@ -205,12 +374,24 @@ class Store:
             vals.append(json.dumps(v, ensure_ascii=False) if k == "target_info" else v)
         self._exec(f"UPDATE runs SET {', '.join(cols)} WHERE run_id=?", (*vals, run_id))
 
+    def delete_run(self, run_id: str) -> None:
+        """Remove a run that never got an answer (a set-up that failed), so that no
+        phantom 'running' run is left; never called on a run with responses."""
+        try:
+            with self.conn:
+                if self.conn.execute("SELECT 1 FROM responses WHERE run_id=? LIMIT 1", (run_id,)).fetchone():
+                    raise ValueError(f"run {run_id} has responses: not deleted")
+                self.conn.execute("DELETE FROM probes WHERE run_id=?", (run_id,))
+                self.conn.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
+        except sqlite3.DatabaseError as exc:
+            raise store_error(exc, self.path) from None
+
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
         try:
             with self.conn:
                 self.conn.execute(sql, params)
         except sqlite3.DatabaseError as exc:
-            raise _wrap(exc, self.path) from None
+            raise store_error(exc, self.path) from None
 
     # -- probes -----------------------------------------------------------------------
 
@@ -228,10 +409,11 @@ class Store:
                     " VALUES (?,?,?,?,?,?,?,?)", rows,
                 )
         except sqlite3.DatabaseError as exc:
-            raise _wrap(exc, self.path) from None
+            raise store_error(exc, self.path) from None
 
     # -- work state -------------------------------------------------------------------
 
+    @_reads
     def done_keys(self, run_id: str, probe_ids: Sequence[str]) -> set[tuple[str, str, int]]:
         """(probe_id, condition, sample) already answered without ERROR and judged."""
         out: set[tuple[str, str, int]] = set()
@@ -248,6 +430,7 @@ class Store:
             out.update((a, b, c) for a, b, c in cur)
         return out
 
+    @_reads
     def count_done(self, run_id: str, judge: str) -> int:
         """Responses of a run that are finished: answered without ERROR and judged by `judge`."""
         return self.conn.execute(
@@ -257,57 +440,118 @@ class Store:
             (run_id, judge),
         ).fetchone()[0]
 
+    @_reads
+    def count_errors(self, run_id: str) -> int:
+        """Responses of a run left in ERROR (a re-run asks them again)."""
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM responses WHERE run_id=? AND status='ERROR'", (run_id,)).fetchone()[0]
+
+    @_reads
     def cache_get(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Reusable answers by cache key, their text read from the response row that holds it."""
         out: dict[str, dict[str, Any]] = {}
         for i in range(0, len(keys), 500):
             chunk = list(keys[i : i + 500])
             marks = ",".join("?" * len(chunk))
             cur = self.conn.execute(
-                "SELECT cache_key, text, reasoning, finish_reason, status, model, usage, error FROM cache"
-                f" WHERE cache_key IN ({marks})", chunk,
+                "SELECT c.cache_key, c.text, c.reasoning, c.finish_reason, c.status, c.model, c.usage,"
+                " c.error, c.run_id, r.run_id, r.text, r.reasoning, r.notes, r.status FROM cache c"
+                " LEFT JOIN responses r ON r.run_id=c.run_id AND r.probe_id=c.probe_id"
+                " AND r.condition=c.condition AND r.sample=c.sample"
+                f" WHERE c.cache_key IN ({marks})", chunk,
             )
-            for k, text, reasoning, finish, status, model, usage, error in cur:
+            for (k, text, reasoning, finish, status, model, usage, error, src, row, r_text, r_reasoning,
+                 notes, r_status) in cur:
+                if src is not None:  # the text lives in its response row
+                    if row is None or r_status == "ERROR":
+                        continue  # that row is gone: not a hit, ask again
+                    text, reasoning = r_text, r_reasoning
                 out[k] = {"text": text, "reasoning": reasoning, "finish_reason": finish,
                           "status": status, "model": model, "usage": json.loads(usage or "{}"),
-                          "error": error}
+                          "error": error, "notes": json.loads(notes) if notes else []}
         return out
 
-    def write_results(self, records: Sequence[ResultRecord]) -> None:
-        """Responses, judgements and cache entries of a batch in one transaction."""
+    def _rows(self, r: ResultRecord, ts: str, label: str | None = None, rationale: str | None = None
+              ) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...] | None]:
+        resp, j = r.response, r.judgement
+        usage = json.dumps(resp.usage or {})
+        notes = json.dumps(list(resp.notes), ensure_ascii=False) if getattr(resp, "notes", None) else None
+        resp_row = (r.run_id, r.probe_id, r.condition, r.sample, r.cache_key, r.prompt, resp.text,
+                    resp.reasoning, resp.finish_reason, resp.status, resp.error, resp.model,
+                    resp.latency_s, usage, int(resp.cached), ts, notes)
+        judge_row = (r.run_id, r.probe_id, r.condition, r.sample, r.judge,
+                     str(j.label) if label is None else label,
+                     j.rationale if rationale is None else rationale,
+                     json.dumps(list(j.evidence) if label is None else [], ensure_ascii=False),
+                     json.dumps((j.extra or {}) if label is None else {}, ensure_ascii=False), ts)
+        cache_row = None
+        if cacheable(resp):
+            cache_row = (r.cache_key, "", None, resp.finish_reason, resp.status, resp.model, usage, ts,
+                         resp.error, r.run_id, r.probe_id, r.condition, r.sample)
+        return resp_row, judge_row, cache_row
+
+    def _insert_rows(self, rows: Sequence[tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...] | None]],
+                     refresh_cache: bool) -> None:
+        with self.conn:
+            self.conn.executemany(_insert("INSERT OR REPLACE", "responses", _RESPONSE_COLS),
+                                  [resp for resp, _, _ in rows])
+            self.conn.executemany(_insert("INSERT OR REPLACE", "judgements", _JUDGEMENT_COLS),
+                                  [judge for _, judge, _ in rows])
+            self.conn.executemany(_insert("INSERT OR REPLACE" if refresh_cache else "INSERT OR IGNORE",
+                                          "cache", _CACHE_COLS),
+                                  [cache for _, _, cache in rows if cache is not None])
+
+    def write_results(self, records: Sequence[ResultRecord], *, refresh_cache: bool = False) -> int:
+        """Responses, judgements and cache entries of a batch in one transaction.
+
+        No single row can stop a run: if the batch fails because of a row (text SQLite
+        cannot take, a value of the wrong type), each record is written on its own, and
+        a record that still fails is stored as ERROR with the reason - its response is
+        changed to say so, and a re-run asks it again. Failures of the store itself
+        (disk full, read-only, damaged) raise StoreError. Returns the records so changed.
+        `refresh_cache`: new answers replace cached ones (a --fresh run).
+        """
         if not records:
-            return
+            return 0
         ts = now_iso()
-        resp_rows, judge_rows, cache_rows = [], [], []
-        for r in records:
-            resp, j = r.response, r.judgement
-            usage = json.dumps(resp.usage or {})
-            resp_rows.append((
-                r.run_id, r.probe_id, r.condition, r.sample, r.cache_key, r.prompt, resp.text,
-                resp.reasoning, resp.finish_reason, resp.status, resp.error, resp.model,
-                resp.latency_s, usage, int(resp.cached), ts,
-            ))
-            judge_rows.append((
-                r.run_id, r.probe_id, r.condition, r.sample, r.judge, str(j.label), j.rationale,
-                json.dumps(list(j.evidence), ensure_ascii=False),
-                json.dumps(j.extra or {}, ensure_ascii=False), ts,
-            ))
-            if resp.status != "ERROR" and not resp.cached:
-                cache_rows.append((r.cache_key, resp.text, resp.reasoning, resp.finish_reason,
-                                   resp.status, resp.model, usage, ts, resp.error))
         try:
-            with self.conn:
-                self.conn.executemany(
-                    "INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", resp_rows
-                )
-                self.conn.executemany(
-                    "INSERT OR REPLACE INTO judgements VALUES (?,?,?,?,?,?,?,?,?,?)", judge_rows
-                )
-                self.conn.executemany(
-                    "INSERT OR IGNORE INTO cache(cache_key, text, reasoning, finish_reason, status, model,"
-                    " usage, created, error) VALUES (?,?,?,?,?,?,?,?,?)", cache_rows
-                )
+            self._insert_rows([self._rows(r, ts) for r in records], refresh_cache)
+            return 0
+        except _ROW_ERRORS:
+            pass
         except sqlite3.DatabaseError as exc:
-            raise _wrap(exc, self.path) from None
+            raise store_error(exc, self.path) from None
+        failed = 0
+        for r in records:
+            try:
+                self._insert_rows([self._rows(r, ts)], refresh_cache)
+                continue
+            except _ROW_ERRORS as exc:
+                reason = f"answer could not be stored ({type(exc).__name__}: {str(exc)[:200]})"
+            except sqlite3.DatabaseError as exc:
+                raise store_error(exc, self.path) from None
+            self._as_error(r, reason)
+            try:
+                self._insert_rows([self._rows(r, ts, "ERROR", reason)], refresh_cache)
+            except (sqlite3.DatabaseError, *_ROW_ERRORS) as exc:
+                raise store_error(exc, self.path) from None
+            failed += 1
+        return failed
+
+    @staticmethod
+    def _as_error(r: ResultRecord, reason: str) -> None:
+        """Turn a record that cannot be stored into the ERROR row that can: no answer, the
+        reason, and only fields that are plain valid values."""
+        resp = r.response
+
+        def text_or_none(value: Any) -> str | None:
+            return repair(value)[0] if isinstance(value, str) else None
+
+        resp.text, resp.reasoning, resp.status, resp.error = "", None, "ERROR", reason
+        resp.finish_reason, resp.model = text_or_none(resp.finish_reason), text_or_none(resp.model)
+        resp.latency_s = float(resp.latency_s) if isinstance(resp.latency_s, int | float) else None
+        resp.usage, resp.notes, resp.cached = {}, [], False
+        r.prompt = text_or_none(r.prompt) or ""
 
     def write_judgements(
         self, run_id: str, judge: str, items: Sequence[tuple[str, str, int, Any]]
@@ -322,10 +566,11 @@ class Store:
         ]
         try:
             with self.conn:
-                self.conn.executemany("INSERT OR REPLACE INTO judgements VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+                self.conn.executemany(_insert("INSERT OR REPLACE", "judgements", _JUDGEMENT_COLS), rows)
         except sqlite3.DatabaseError as exc:
-            raise _wrap(exc, self.path) from None
+            raise store_error(exc, self.path) from None
 
+    @_reads
     def judges_of(self, run_id: str) -> list[str]:
         """Names of every judge that labelled this run's responses."""
         return [r[0] for r in self.conn.execute(
@@ -333,6 +578,7 @@ class Store:
 
     # -- reading ----------------------------------------------------------------------
 
+    @_reads
     def counts(self, run_id: str) -> dict[str, int]:
         """Labels of the run's own judge, plus 'responses' and 'probes' totals."""
         run = self.get_run(run_id)
@@ -350,15 +596,23 @@ class Store:
 
     def iter_results(self, run_id: str, judge: str | None = None) -> Iterator[dict[str, Any]]:
         """Rows in the analysis/report contract, streamed in probe order."""
+        try:
+            yield from self._iter_results(run_id, judge)
+        except _READ_ERRORS as exc:
+            raise store_error(exc, self.path) from None
+
+    def _iter_results(self, run_id: str, judge: str | None) -> Iterator[dict[str, Any]]:
         run = self.get_run(run_id)
         if run is None:
             return
         judge = judge or run["config"].get("judge", "markers")
         target = run["config"].get("target_label") or run["target"]
         guard = run["config"].get("guard")
+        notes_col = "r.notes" if self._has_notes else "NULL"
         cur = self.conn.execute(
             "SELECT p.data, r.condition, r.sample, r.prompt, r.text, r.reasoning, r.finish_reason,"
-            " r.status, r.error, r.model, r.latency_s, r.cached, j.label, j.rationale, j.evidence, j.judge, j.extra"
+            " r.status, r.error, r.model, r.latency_s, r.cached, j.label, j.rationale, j.evidence, j.judge, j.extra,"
+            f" {notes_col}"
             " FROM responses r JOIN probes p ON p.run_id=r.run_id AND p.probe_id=r.probe_id"
             " LEFT JOIN judgements j ON j.run_id=r.run_id AND j.probe_id=r.probe_id"
             "  AND j.condition=r.condition AND j.sample=r.sample AND j.judge=?"
@@ -366,7 +620,7 @@ class Store:
             (judge, run_id),
         )
         for (data, cond, sample, prompt, text, reasoning, finish, status, error, model, latency,
-             cached, label, rationale, evidence, jname, extra) in cur:
+             cached, label, rationale, evidence, jname, extra, notes) in cur:
             p = json.loads(data)
             yield {
                 "run_id": run_id, "target": target, "guard": guard, "probe_id": p["id"], "suite": p.get("suite", ""),
@@ -380,5 +634,5 @@ class Store:
                 "model": model, "latency_s": latency, "cached": bool(cached), "label": label,
                 "rationale": rationale, "evidence": json.loads(evidence) if evidence else [],
                 "judge": jname, "judge_extra": json.loads(extra) if extra else {},
+                "notes": json.loads(notes) if notes else [],
             }
-

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from latentwall._data import iter_jsonl
+from latentwall._data import check_text_file, iter_jsonl
 from latentwall.errors import ConfigError, DataError, LatentwallError
 from latentwall.suites._schema import OPTIONAL, REGIMES, REQUIRED, validate_probe
 
@@ -40,12 +40,14 @@ _DATA_HINT = "pip install 'latentwall[data]'"
 
 @dataclass(frozen=True, slots=True)
 class ImportResult:
-    """What import_suite wrote: the suite name, its folder, probes written, rows skipped."""
+    """What import_suite wrote: the suite name, its folder, probes written, rows skipped,
+    rows whose text had invalid characters (lone surrogates) replaced with U+FFFD."""
 
     name: str
     path: Path
     n: int
     skipped: int
+    repaired: int = 0
 
 
 @dataclass
@@ -87,17 +89,22 @@ def detect_format(source: Path) -> str:
 
 
 def _read_csv(path: Path, delimiter: str) -> _Rows:
+    """Strict CSV: an unclosed quote or stray text after a closing quote is an error naming
+    the row, never a silently merged row; so is text that is not UTF-8."""
+    check_text_file(path)
     with open(path, encoding="utf-8-sig", newline="") as fh:
         try:
-            columns = next(csv.reader(fh, delimiter=delimiter), [])
+            columns = next(csv.reader(fh, delimiter=delimiter, strict=True), [])
         except csv.Error as exc:
             raise DataError(str(path), 1, None, f"invalid CSV header: {exc}") from None
+        except UnicodeDecodeError:
+            raise DataError(str(path), 1, None, "not valid UTF-8; save the file as UTF-8") from None
     if not columns:
         raise DataError(str(path), 1, None, "empty file: no header row")
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
         with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh, delimiter=delimiter)
+            reader = csv.DictReader(fh, delimiter=delimiter, strict=True)
             n = 0
             try:
                 for rec in reader:
@@ -107,13 +114,15 @@ def _read_csv(path: Path, delimiter: str) -> _Rows:
                                         f"row {n} has more cells than the header has columns")
                     yield n, {k: (v if v != "" else None) for k, v in rec.items()}
             except csv.Error as exc:
-                raise DataError(str(path), n + 1, None, f"invalid CSV: {exc}") from None
+                raise DataError(str(path), n + 1, None, f"invalid CSV (line {reader.line_num}): {exc}") from None
+            except UnicodeDecodeError:
+                raise DataError(str(path), n + 1, None, "not valid UTF-8; save the file as UTF-8") from None
 
     return _Rows("csv" if delimiter == "," else "tsv", columns, rows())
 
 
-def _read_jsonl(path: Path) -> _Rows:
-    return _Rows("jsonl", None, iter_jsonl(path))
+def _read_jsonl(path: Path, repairs: list[tuple[int, int]]) -> _Rows:
+    return _Rows("jsonl", None, iter_jsonl(path, repairs=repairs))
 
 
 def _read_parquet(path: Path) -> _Rows:
@@ -204,8 +213,10 @@ def _read_hf(folder: Path, split: str | None) -> _Rows:
     return _Rows("hf", columns, rows())
 
 
-def open_source(source: Path, fmt: str | None = None, split: str | None = None) -> _Rows:
-    """Columns and a row stream for any supported source; rows are numbered from 1."""
+def open_source(source: Path, fmt: str | None = None, split: str | None = None,
+                repairs: list[tuple[int, int]] | None = None) -> _Rows:
+    """Columns and a row stream for any supported source; rows are numbered from 1.
+    `repairs` receives (row, n) for rows whose text had n lone surrogates replaced."""
     source = Path(source)
     if not source.exists():
         raise ConfigError(f"{source}: no such file or folder")
@@ -215,7 +226,7 @@ def open_source(source: Path, fmt: str | None = None, split: str | None = None) 
     if fmt == "tsv":
         return _read_csv(source, "\t")
     if fmt == "jsonl":
-        return _read_jsonl(source)
+        return _read_jsonl(source, repairs if repairs is not None else [])
     if fmt == "parquet":
         return _read_parquet(source)
     if fmt == "hf":
@@ -370,7 +381,8 @@ def import_suite(
     final = dest_root / name
     if final.exists() and not overwrite:
         raise ConfigError(f"{final} already exists (overwrite it explicitly)")
-    src = open_source(source, fmt, split)
+    repairs: list[tuple[int, int]] = []
+    src = open_source(source, fmt, split, repairs)
     src_name = str(source)
     if src.columns is not None:
         for fld, col in mapping.items():
@@ -418,6 +430,7 @@ def import_suite(
             "source": str(source.resolve()),
             "format": src.fmt,
             "imported": {"rows": total, "probes": n, "skipped_duplicates": skipped,
+                         "rows_with_invalid_characters_replaced": len(repairs),
                          "at": datetime.now(UTC).isoformat(timespec="seconds")},
             "mapping": dict(mapping),
             "defaults": dict(defaults),
@@ -429,7 +442,7 @@ def import_suite(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return ImportResult(name=name, path=final, n=n, skipped=skipped)
+    return ImportResult(name=name, path=final, n=n, skipped=skipped, repaired=len(repairs))
 
 
 def _swap_in(tmp: Path, final: Path) -> None:

@@ -18,11 +18,21 @@ USER_SUITES_ENV = "LATENTWALL_SUITES"
 
 @dataclass
 class Suite:
-    """A folder with suite.yaml (metadata, datasheet) and one or more *.jsonl probe files."""
+    """A folder with suite.yaml (metadata, datasheet) and one or more *.jsonl probe files.
+
+    `meta` (suite.yaml) is read when first asked for, so finding one suite never parses
+    the metadata of every other suite on the path (a broken one stops only itself).
+    """
 
     name: str
     path: Path
-    meta: dict[str, Any] = field(default_factory=dict)
+    _meta: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        if self._meta is None:
+            self._meta = _load_meta(self.path)
+        return self._meta
 
     @property
     def files(self) -> list[Path]:
@@ -102,7 +112,7 @@ def available_suites(extra: list[Path] | None = None) -> dict[str, Suite]:
             continue
         for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
             if any(d.glob("*.jsonl")):
-                found[d.name] = Suite(d.name, d, _load_meta(d))
+                found[d.name] = Suite(d.name, d)
     return found
 
 
@@ -110,7 +120,7 @@ def get_suite(name: str, extra: list[Path] | None = None) -> Suite:
     """A suite by name, or by path to a folder of *.jsonl files."""
     p = Path(name)
     if p.is_dir() and any(p.glob("*.jsonl")):
-        return Suite(p.name, p, _load_meta(p))
+        return Suite(p.name, p)
     suites = available_suites(extra)
     if name not in suites:
         known = ", ".join(sorted(suites)) or "none"

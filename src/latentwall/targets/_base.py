@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 from latentwall._registry import Registry
+from latentwall._text import repair, repaired_note
 from latentwall.errors import ConfigError
 
 
@@ -58,10 +59,18 @@ class Request:
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+_TEXT_FIELDS = ("text", "reasoning", "error", "model", "finish_reason")
+
+
 @dataclass(slots=True)
 class Response:
     """What came back. `status` is set only for terminal statuses the target itself knows:
-    ERROR (transport/provider), FILTERED (provider or guard block), TRUNCATED (length)."""
+    ERROR (transport/provider), FILTERED (provider or guard block), TRUNCATED (length).
+
+    Every Response is the boundary where model and server text enters the tool: its text
+    fields are made valid Unicode on creation (lone surrogates become U+FFFD), and each
+    repair is said in `notes`, which the store keeps with the row.
+    """
 
     text: str = ""
     reasoning: str | None = None
@@ -72,6 +81,16 @@ class Response:
     latency_s: float | None = None
     usage: dict[str, int] = field(default_factory=dict)
     cached: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                fixed, n = repair(value)
+                if n:
+                    setattr(self, name, fixed)
+                    self.notes.append(repaired_note(n, name))
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
@@ -89,6 +108,8 @@ class Target(ABC):
     batch_size: int = 1
     concurrency: int = 1
     supports_prefill: bool = False
+    # Sends an API key (option `api_key_env`): judges and scorers give it their own key.
+    takes_api_key: bool = False
 
     def __init__(self, spec: str) -> None:
         self.spec = spec

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -32,6 +34,11 @@ log = logging.getLogger(__name__)
 API_KEY_ENVS = ("LATENTWALL_API_KEY", "OPENAI_API_KEY")
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _BACKOFF_CAP_S = 30.0
+MAX_CONCURRENCY = 1024
+DEFAULT_MAX_RESPONSE_BYTES = 4 << 20
+_ERROR_BODY_BYTES = 64 << 10  # of a 4xx/5xx body: enough for the provider's message
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NO_KEY = ("", "none")
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 
 
@@ -52,21 +59,48 @@ class _Secret:
     __str__ = __repr__
 
 
-def _api_key_from_env() -> tuple[_Secret | None, str | None]:
-    for name in API_KEY_ENVS:
-        value = os.environ.get(name, "").strip()
-        if value:
-            return _Secret(value), name
-    return None, None
+def _api_key(api_key_env: str | None) -> tuple[_Secret | None, str | None]:
+    """(key, the variable it came from). Without `api_key_env`, the default variables
+    (LATENTWALL_API_KEY, else OPENAI_API_KEY) or none; with it, exactly that variable,
+    which must be set; `none` sends no key at all."""
+    if api_key_env is None:
+        for name in API_KEY_ENVS:
+            value = os.environ.get(name, "").strip()
+            if value:
+                return _Secret(value), name
+        return None, None
+    name = str(api_key_env).strip()
+    if name.lower() in _NO_KEY:
+        return None, None
+    if not _ENV_NAME.fullmatch(name):
+        raise ConfigError(f"openai target: api_key_env must name an environment variable, got {name!r}")
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"openai target: api_key_env={name}, but the environment variable {name} is not set")
+    return _Secret(value), name
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def split_spec(rest: str) -> tuple[str, str]:
     """'MODEL@URL' -> (model, base_url). The model may contain ':' '/' or '@'; the URL
     starts after the last '@' that is followed by http(s)://, else after the last '@'
-    (then http:// is assumed), so 'user:pass@host' in a URL does not break the split."""
+    (then http:// is assumed), so 'user:pass@host' in a URL does not break the split.
+    Any other scheme (ftp://, file://) is refused rather than taken for a host name."""
     m = re.fullmatch(r"(.+)@(https?://.+)", rest, flags=re.IGNORECASE)
+    other = re.search(r"@([a-z][a-z0-9+.-]*)://", rest, flags=re.IGNORECASE)
     if m:
         model, url = m.group(1), m.group(2)
+    elif other:
+        raise ConfigError(f"openai target needs an http:// or https:// URL, got {other.group(1)}:// "
+                          f"in 'openai:{rest}'")
     else:
         model, sep, url = rest.rpartition("@")
         if not sep:
@@ -123,15 +157,44 @@ def split_reasoning(content: str) -> tuple[str, str | None]:
     return content, None
 
 
+class _NotText(ValueError):
+    """Message content that is neither text nor a list of content parts."""
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
 def _text_of(content: Any) -> str:
-    """Message content as text: a string, or the text parts of a content-part list."""
+    """Message content as text: a string, or the text parts of a content-part list
+    (`[{"type": "text", "text": "..."}, ...]`; parts without text, such as images, are
+    skipped). Anything else - an object, a number, a part whose text is not a string -
+    is not an answer and raises _NotText: judging str(content) would invent a verdict."""
     if content is None:
         return ""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return str(content)
+        texts = []
+        for i, part in enumerate(content):
+            if not isinstance(part, dict):
+                raise _NotText(f"content part {i} is {_json_kind(part)}, not an object")
+            if "text" in part:
+                if not isinstance(part["text"], str):
+                    raise _NotText(f"content part {i} has text that is {_json_kind(part['text'])}")
+                texts.append(part["text"])
+        return "".join(texts)
+    raise _NotText(f"content is {_json_kind(content)}, not text")
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -191,12 +254,19 @@ class OpenAITarget(Target):
     scheme, `http://` is assumed. The API key comes from `LATENTWALL_API_KEY`, else
     `OPENAI_API_KEY`, else none, and is never shown by describe(), repr or errors.
 
-    Options (`make_target(spec, ...)`): `concurrency` (32) requests in flight and pool
-    size; `timeout` (120 s) per attempt; `retries` (4) after the first attempt, for
-    429/408/5xx and connection errors, with exponential backoff (`backoff` 0.5 s base,
-    full jitter, capped at 30 s) or the server's Retry-After (capped by
+    Options (`make_target(spec, ...)`): `concurrency` (32, at most 1024) requests in
+    flight and pool size; `timeout` (120 s) per attempt; `retries` (4) after the first
+    attempt, for 429/408/5xx and connection errors, with exponential backoff (`backoff`
+    0.5 s base, full jitter, capped at 30 s) or the server's Retry-After (capped by
     `max_retry_after`, 120 s); `extra_body` (dict) merged into every request body, e.g.
-    `{"continue_final_message": True, "add_generation_prompt": False}` for vLLM prefill.
+    `{"continue_final_message": True, "add_generation_prompt": False}` for vLLM prefill;
+    `max_response_bytes` (4 MiB): a larger answer body is not read but recorded as
+    ERROR; `api_key_env`: the environment variable that holds this target's key
+    (`none`: send no key). Without it the key comes from LATENTWALL_API_KEY, else
+    OPENAI_API_KEY; a judge or scorer built by latentwall gets its own default instead
+    (see `latentwall._llm_reply.judge_model`), so the audited server's key never goes
+    to another host. A key together with `user:password@` in the URL is refused, and
+    sending a key over plain http to a host that is not loopback draws a warning.
 
     Prefill (`Request.prefill`) is sent as a trailing assistant message; the returned
     text is only what the model generated after it, without the prefill. Reasoning
@@ -208,6 +278,7 @@ class OpenAITarget(Target):
     kind = "openai"
     batch_size = 1
     supports_prefill = True
+    takes_api_key = True
 
     def __init__(
         self,
@@ -221,21 +292,25 @@ class OpenAITarget(Target):
         backoff: float = 0.5,
         max_retry_after: float = 120.0,
         extra_body: dict[str, Any] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        api_key_env: str | None = None,
     ) -> None:
         super().__init__(spec)
-        if concurrency < 1 or timeout <= 0 or retries < 0 or backoff < 0:
-            raise ConfigError(
-                "openai target: concurrency >= 1, timeout > 0, retries >= 0 and backoff >= 0"
-            )
+        self.concurrency = _number("concurrency", concurrency, int, 1, MAX_CONCURRENCY)
+        self.timeout = _number("timeout", timeout, float, 0.001, 86_400.0)
+        self.retries = _number("retries", retries, int, 0, 100)
+        self.backoff = _number("backoff", backoff, float, 0.0, 3_600.0)
+        self.max_retry_after = _number("max_retry_after", max_retry_after, float, 0.0, 86_400.0)
+        self.max_response_bytes = _number("max_response_bytes", max_response_bytes, int, 1024, 1 << 31)
         self.model = model
         self.base_url = base_url.rstrip("/")
-        self.concurrency = int(concurrency)
-        self.timeout = float(timeout)
-        self.retries = int(retries)
-        self.backoff = float(backoff)
-        self.max_retry_after = float(max_retry_after)
         self.extra_body = dict(extra_body or {})
-        self._key, self._key_env = _api_key_from_env()
+        self._key, self._key_env = _api_key(api_key_env)
+        parts = urlsplit(self.base_url)
+        if self._key is not None and (parts.username is not None or parts.password is not None):
+            raise ConfigError(
+                f"openai target: the URL carries user:password and an API key is set (from "
+                f"{self._key_env}); use one or the other (api_key_env=none sends no key)")
         self._session: aiohttp.ClientSession | None = None
         self._sem: asyncio.Semaphore | None = None
         self._public_url = _redact_url(self.base_url)
@@ -243,7 +318,8 @@ class OpenAITarget(Target):
     @classmethod
     def from_spec(cls, spec: str, rest: str, **options: Any) -> OpenAITarget:
         model, base_url = split_spec(rest)
-        known = {"concurrency", "timeout", "retries", "backoff", "max_retry_after", "extra_body"}
+        known = {"concurrency", "timeout", "retries", "backoff", "max_retry_after", "extra_body",
+                 "max_response_bytes", "api_key_env"}
         unknown = sorted(set(options) - known)
         if unknown:
             raise ConfigError(f"openai target: unknown option(s) {', '.join(unknown)}")
@@ -263,6 +339,7 @@ class OpenAITarget(Target):
             "concurrency": self.concurrency,
             "timeout_s": self.timeout,
             "retries": self.retries,
+            "max_response_bytes": self.max_response_bytes,
             "api_key_from": self._key_env,
         }
 
@@ -276,6 +353,12 @@ class OpenAITarget(Target):
         if self._key is not None:
             headers["Authorization"] = f"Bearer {self._key.get()}"
         return headers
+
+    def _key_hint(self) -> str:
+        if self._key is None:
+            return ("no API key was sent: set LATENTWALL_API_KEY, or name the variable "
+                    "that holds it with api_key_env")
+        return f"check the API key in {self._key_env}"
 
     def _scrub(self, text: str) -> str:
         """Errors may echo request data; make sure the key is never in one."""
@@ -292,6 +375,11 @@ class OpenAITarget(Target):
             connector=connector, headers=self._headers(), raise_for_status=False,
         )
         self._sem = asyncio.Semaphore(self.concurrency)
+        parts = urlsplit(self.base_url)
+        if self._key is not None and parts.scheme.lower() == "http" and not _is_loopback(parts.hostname or ""):
+            log.warning("warning: the API key from %s goes to %s over plain http, unencrypted; "
+                        "use https, or api_key_env=none if the server needs no key",
+                        self._key_env, self._public_url)
         try:
             await self._check_reachable()
         except BaseException:
@@ -310,8 +398,7 @@ class OpenAITarget(Target):
             cause = _describe_exc(exc)
             raise TargetError(self._scrub(f"cannot reach {self._public_url}: {cause}")) from None
         if status == 401:
-            log.warning("%s answered 401 to GET /models: is LATENTWALL_API_KEY set?",
-                        self._public_url)
+            log.warning("%s answered 401 to GET /models: %s", self._public_url, self._key_hint())
         elif status == 404 and not urlsplit(self.base_url).path.rstrip("/").endswith("/v1"):
             if await self._v1_exists():
                 raise TargetError(
@@ -401,8 +488,9 @@ class OpenAITarget(Target):
                     url, data=data, timeout=aiohttp.ClientTimeout(total=self.timeout),
                 ) as http:
                     status = http.status
-                    body = await http.read()
                     retry_after = parse_retry_after(http.headers.get("Retry-After"))
+                    limit = self.max_response_bytes if status < 400 else _ERROR_BODY_BYTES
+                    body, over = await _read_capped(http, limit)
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 cause = _describe_exc(exc)
                 if cause == "timed out":
@@ -413,8 +501,11 @@ class OpenAITarget(Target):
                              retry_after if status in (429, 503) else None)
         if status >= 400:
             detail = _error_detail(body)
-            hint = " (check LATENTWALL_API_KEY)" if status in (401, 403) else ""
+            hint = f" ({self._key_hint()})" if status in (401, 403) else ""
             return self._error(f"HTTP {status}{hint}" + (f": {detail}" if detail else ""))
+        if over:
+            return self._error(f"response body larger than {_size(self.max_response_bytes)} "
+                               "(max_response_bytes, --max-response-mb): not read")
         return self._parse(body)
 
     def _error(self, message: str) -> Response:
@@ -423,6 +514,8 @@ class OpenAITarget(Target):
     def _parse(self, body: bytes) -> Response:
         try:
             obj = json.loads(body)
+        except RecursionError:
+            return self._error("malformed response: JSON nested too deeply")
         except ValueError:
             return self._error(f"malformed response: not JSON ({_one_line(body.decode('utf-8', 'replace'), 60)})")
         if not isinstance(obj, dict):
@@ -436,7 +529,11 @@ class OpenAITarget(Target):
         message = choice.get("message")
         if not isinstance(message, dict):
             return self._error("malformed response: choice has no message")
-        text, think = split_reasoning(_text_of(message.get("content")))
+        try:
+            content = _text_of(message.get("content"))
+        except _NotText as exc:
+            return self._error(f"malformed response: {exc}")
+        text, think = split_reasoning(content)
         # An empty trace ("") is evidence of thought suppression; keep it apart from None.
         reasoning = message.get("reasoning_content")
         if not isinstance(reasoning, str):
@@ -459,3 +556,38 @@ class OpenAITarget(Target):
             usage={k: v for k, v in usage.items() if isinstance(v, int) and not isinstance(v, bool)}
             if isinstance(usage, dict) else {},
         )
+
+
+def _number(name: str, value: Any, kind: type, lo: float, hi: float) -> Any:
+    """An option as int or float within [lo, hi]; inf, nan and other junk are refused."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        num = float(value)
+        if kind is int and not num.is_integer():
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigError(f"openai target: {name} must be a number, got {value!r}") from None
+    if not math.isfinite(num) or not lo <= num <= hi:
+        raise ConfigError(f"openai target: {name} must be between {lo:g} and {hi:g}, got {value!r}")
+    return int(num) if kind is int else num
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):g} MiB" if n >= 1 << 20 else f"{n} bytes"
+
+
+async def _read_capped(http: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """(body, over the limit?). Reads at most `limit` bytes (after decompression), so a
+    server cannot make the client hold an answer of any size; an over-long body is left
+    unread and its connection closed."""
+    if http.content_length is not None and http.content_length > limit:
+        http.close()
+        return b"", True
+    buf = bytearray()
+    async for chunk in http.content.iter_chunked(1 << 16):
+        buf += chunk
+        if len(buf) > limit:
+            http.close()
+            return bytes(buf[:limit]), True
+    return bytes(buf), False

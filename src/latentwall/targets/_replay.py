@@ -2,7 +2,10 @@
 
 Logs, earlier runs and third-party data sets go through the same runner, judges and
 reports as a live model. PATH is JSON lines (`.jsonl`, `.json`, `.ndjson`) or CSV
-(`.csv`, read with the csv module), UTF-8 (a leading BOM is accepted).
+(`.csv`, read with the csv module, strictly: an unclosed quote is an error), UTF-8 (a
+leading BOM is accepted; UTF-16, other encodings and binary files are refused in one
+line). Lone surrogates in JSON strings are replaced with U+FFFD and the served response
+notes it. A file with no rows is an error.
 
 Columns:
 - `response` (required; aliases `output`, `completion`, `answer`, first present wins);
@@ -25,7 +28,6 @@ import asyncio
 import csv
 import gc
 import hashlib
-import json
 import os
 import sys
 import unicodedata
@@ -33,6 +35,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from latentwall._data import check_text_file, decode_line, iter_jsonl
+from latentwall._text import repaired_note
 from latentwall.errors import ConfigError, DataError, TargetError
 from latentwall.targets._base import Request, Response, Target, register_target
 
@@ -47,9 +51,9 @@ _FINISH_STATUS = {"length": "TRUNCATED", "content_filter": "FILTERED"}
 _CHUNK = 1 << 20
 _CSV_FIELD_LIMIT = 1 << 26
 
-# One recorded answer: (text, reasoning, model, finish_reason, status, error, line).
-# A tuple, not a dataclass, so 100k rows stay small.
-_Row = tuple[str, str | None, str | None, str | None, str | None, str | None, int]
+# One recorded answer: (text, reasoning, model, finish_reason, status, error, line, lone
+# surrogates replaced on reading). A tuple, not a dataclass, so 100k rows stay small.
+_Row = tuple[str, str | None, str | None, str | None, str | None, str | None, int, int]
 
 
 class _Ambiguous:
@@ -114,7 +118,7 @@ class _Index:
         self.size = 0
         self.mtime_ns = 0
 
-    def add(self, obj: dict[str, Any], path: str, line: int) -> None:
+    def add(self, obj: dict[str, Any], path: str, line: int, repaired: int = 0) -> None:
         """Validate one row and index it; every error names file, line and field."""
         rkey = next((k for k in RESPONSE_KEYS if k in obj), None)
         status_raw = _opt_str(obj, "status", path, line)
@@ -165,6 +169,7 @@ class _Index:
             status,
             error,
             line,
+            repaired,
         )
         if pid is not None:
             prev = self.by_id.get((pid, sample))
@@ -188,45 +193,30 @@ class _Index:
 def _lines(path: Path, digest: Any) -> Iterator[tuple[int, str]]:
     """(line number, decoded line) for the csv reader while feeding the raw bytes to `digest`:
     one read serves both the index and the content hash, so they cannot disagree."""
+    check_text_file(path)
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
             digest.update(raw)
-            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                yield lineno, raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataError(str(path), lineno, None, f"not valid UTF-8 ({exc.reason})") from None
+            yield lineno, decode_line(raw, path, lineno)
 
 
 def _read_jsonl(path: Path, index: _Index, digest: Any) -> None:
-    # Bytes go straight to json.loads (it decodes UTF-8 and a BOM itself): no extra copies.
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            digest.update(raw)
-            if raw.isspace():
-                continue
-            try:
-                obj = json.loads(raw)
-            except UnicodeDecodeError as exc:
-                raise DataError(str(path), lineno, None, f"not valid UTF-8 ({exc.reason})") from None
-            except json.JSONDecodeError as exc:
-                hint = " (a JSON array? write one object per line)" if raw.strip() == b"[" else ""
-                raise DataError(str(path), lineno, None, f"invalid JSON: {exc.msg}{hint}") from None
-            if not isinstance(obj, dict):
-                raise DataError(str(path), lineno, None, "each line must be a JSON object")
-            index.add(obj, str(path), lineno)
+    repairs: list[tuple[int, int]] = []
+    for lineno, obj in iter_jsonl(path, comments=False, digest=digest, repairs=repairs):
+        index.add(obj, str(path), lineno, repairs[-1][1] if repairs and repairs[-1][0] == lineno else 0)
 
 
 def _read_csv(path: Path, index: _Index, digest: Any) -> None:
     # Reasoning traces can outgrow the csv module's default 128 KiB field limit.
     csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
     src = _lines(path, digest)
-    reader = csv.reader(line for _, line in src)
+    reader = csv.reader((line for _, line in src), strict=True)
     try:
         header = next(reader)
     except StopIteration:
         return
+    except csv.Error as exc:
+        raise DataError(str(path), 1, None, f"invalid CSV header: {exc}") from None
     header = [h.strip() for h in header]
     if not any(k in header for k in RESPONSE_KEYS):
         raise DataError(str(path), 1, "response",
@@ -324,6 +314,8 @@ class ReplayTarget(Target):
         finally:
             if gc_was_on:
                 gc.enable()
+        if index.rows == 0:
+            raise DataError(str(self.path), None, None, "no recorded responses in the file")
         index.sha256, index.size, index.mtime_ns = digest.hexdigest(), st.st_size, st.st_mtime_ns
         self._index = index
         self._fingerprint = self._make_fingerprint(index.size, index.mtime_ns, index.sha256)
@@ -369,9 +361,10 @@ class ReplayTarget(Target):
                    else f"prompt {normalise_prompt(req.prompt)[:60]!r}")
             return Response(status="ERROR",
                             error=f"no recorded response for {who} sample {req.sample}")
-        text, reasoning, model, finish, status, error, _line = row
+        text, reasoning, model, finish, status, error, _line, repaired = row
         return Response(text=text, reasoning=reasoning, finish_reason=finish, status=status,
-                        error=error, model=model)
+                        error=error, model=model,
+                        notes=[repaired_note(repaired, f"recorded line {_line}")] if repaired else [])
 
     async def generate(self, batch: Sequence[Request]) -> list[Response]:
         index = self._index or await asyncio.to_thread(self.load)

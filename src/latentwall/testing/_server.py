@@ -5,7 +5,8 @@ framework costs several times more CPU per request, and the benchmark needs the 
 to stay far ahead of the client on one core. Answers are deterministic from the prompt,
 so tests can assert exact labels, and every fault a real provider produces (slowness,
 500s, 429 with Retry-After, garbage bodies, truncation, filters, reasoning traces,
-missing keys) can be switched on from the constructor or the command line.
+missing keys) and every hostile answer (lone surrogates, content that is not text, bodies
+of any size) can be switched on from the constructor or the command line.
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ DEFAULT_TRIGGERS: tuple[str, ...] = (
 REFUSAL_EN = "I'm sorry, but I can't help with that."
 REFUSAL_ZH = "抱歉，我无法回答这个问题。"
 
-# A responder turns the chat messages into the assistant's answer text.
-Responder = Callable[[Sequence[dict[str, Any]]], str]
+# A responder turns the chat messages into the assistant's answer: text, or any JSON value
+# (sent as the message content as it is, to test clients against content that is not text).
+Responder = Callable[[Sequence[dict[str, Any]]], Any]
+# What `content` can make of the answer: faults seen from real servers.
+CONTENT_FAULTS = ("lone-surrogate", "object", "number", "parts", "bad-parts")
 
 _REASONS = {
     200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
@@ -67,6 +71,8 @@ class FakeConfig:
     refusal: str = REFUSAL_EN
     refusal_zh: str = REFUSAL_ZH
     responder: Responder | None = None
+    content: str | None = None  # one of CONTENT_FAULTS
+    answer_bytes: int = 0  # pad every answer to this many bytes (a huge answer)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -76,6 +82,8 @@ class FakeConfig:
             raise ValueError(f"reasoning must be 'field', 'reasoning' or 'think', not {self.reasoning!r}")
         if self.filtered not in (None, "all", "triggers"):
             raise ValueError(f"filtered must be 'all' or 'triggers', not {self.filtered!r}")
+        if self.content not in (None, *CONTENT_FAULTS):
+            raise ValueError(f"content must be one of {', '.join(CONTENT_FAULTS)}, not {self.content!r}")
 
 
 def _has_cjk(text: str) -> bool:
@@ -142,7 +150,13 @@ class _Stats:
 
 
 def _json_reply(status: int, obj: Any, headers: tuple[tuple[str, str], ...] = ()) -> _Reply:
-    return _Reply(status, json.dumps(obj, ensure_ascii=False).encode("utf-8"), headers=headers)
+    """UTF-8 JSON as most servers send it; text that UTF-8 cannot hold (a lone surrogate)
+    goes out as a \\uXXXX escape, which is valid JSON and what such servers send."""
+    try:
+        body = json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        body = json.dumps(obj, ensure_ascii=True).encode("ascii")
+    return _Reply(status, body, headers=headers)
 
 
 def _error_reply(status: int, message: str, kind: str,
@@ -235,7 +249,7 @@ class _App:
                 h = hashlib.blake2b(f"{prompt}\0{req.get('seed')}".encode(), digest_size=2)
                 variant = int.from_bytes(h.digest(), "big")
             text = default_answer(prompt, variant)
-        if messages and messages[-1].get("role") == "assistant":
+        if messages and messages[-1].get("role") == "assistant" and isinstance(text, str):
             # Prefill: continue the assistant turn rather than starting over.
             text = " " + text
         thought = (f"The question is about: {prompt[:60]}. I should answer it factually."
@@ -243,21 +257,39 @@ class _App:
         if cfg.empty:
             text = ""
         max_tokens = req.get("max_tokens") or req.get("max_completion_tokens")
-        if cfg.truncate:
+        if not isinstance(text, str):  # a responder's non-text content goes out as it is
+            pass
+        elif cfg.truncate:
             text, finish = _cut_tokens(text, max(_count_tokens(text) // 2, 1)), "length"
         elif isinstance(max_tokens, int) and _count_tokens(text) > max_tokens:
             text, finish = _cut_tokens(text, max_tokens), "length"
         if cfg.filtered == "all" or (cfg.filtered == "triggers" and refused):
             text, finish = "", "content_filter"
-        message: dict[str, Any] = {"role": "assistant", "content": text}
+        if cfg.answer_bytes and isinstance(text, str):
+            pad = cfg.answer_bytes - len(text.encode("utf-8"))
+            text += " " + "x" * max(pad - 1, 0)
+        content: Any = text
+        if cfg.content == "lone-surrogate":
+            content = f"{text} \ud800 \udfff"
+        elif cfg.content == "object":
+            content = {"answer": text, "note": "content as an object"}
+        elif cfg.content == "number":
+            content = 42
+        elif cfg.content == "parts":
+            content = [{"type": "text", "text": text[: len(text) // 2]},
+                       {"type": "image_url", "image_url": {"url": "data:,"}},
+                       {"type": "text", "text": text[len(text) // 2:]}]
+        elif cfg.content == "bad-parts":
+            content = [{"type": "text", "text": {"value": text}}]
+        message: dict[str, Any] = {"role": "assistant", "content": content}
         if cfg.reasoning == "field":
             message["reasoning_content"] = thought
         elif cfg.reasoning == "reasoning":
             message["reasoning"] = thought
-        elif cfg.reasoning == "think":
-            message["content"] = f"<think>\n{thought}\n</think>\n\n{text}"
+        elif cfg.reasoning == "think" and isinstance(content, str):
+            message["content"] = f"<think>\n{thought}\n</think>\n\n{content}"
         prompt_tokens = sum(_count_tokens(str(m.get("content", ""))) for m in messages)
-        completion_tokens = _count_tokens(text) + _count_tokens(thought if cfg.reasoning else "")
+        completion_tokens = _count_tokens(str(text)) + _count_tokens(thought if cfg.reasoning else "")
         return {
             "id": f"chatcmpl-fake-{self.stats.chat_requests}",
             "object": "chat.completion",
@@ -437,8 +469,12 @@ class FakeOpenAIServer:
     (`<think>…</think>` in content); `filtered` "all" or "triggers" (finish_reason
     "content_filter"); `require_api_key` 401 unless `Authorization: Bearer KEY`;
     `triggers` words that make it refuse; `responder` a function of the messages that
-    replaces the default answers. 429 and 500 switches count the same chat-request
-    counter, 429 first. Answers honour `max_tokens` (words, or characters for CJK).
+    replaces the default answers (text, or any JSON value sent as the content as it is);
+    `content` "lone-surrogate" (the answer holds "\\ud800"), "object" or "number" (content
+    that is not text), "parts" (a content-part list) or "bad-parts" (a part whose text is
+    an object); `answer_bytes` pads every answer to that many bytes. 429 and 500 switches
+    count the same chat-request counter, 429 first. Answers honour `max_tokens` (words, or
+    characters for CJK).
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, **switches: Any) -> None:
@@ -583,6 +619,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--require-api-key", metavar="KEY")
     p.add_argument("--trigger", action="append", metavar="WORD",
                    help="refuse prompts containing WORD (repeatable; replaces the defaults)")
+    p.add_argument("--content", choices=CONTENT_FAULTS, help="hostile or non-text answer content")
+    p.add_argument("--answer-bytes", type=int, default=0, help="pad every answer to N bytes")
     p.add_argument("--seed", type=int, default=0, help="seed for --fail-rate-500")
     return p
 
@@ -597,7 +635,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         retry_after=None if args.no_retry_after else args.retry_after,
         retry_after_date=args.retry_after_date, malformed=args.malformed, empty=args.empty,
         truncate=args.truncate, reasoning=args.reasoning, filtered=args.filtered,
-        require_api_key=args.require_api_key, seed=args.seed,
+        require_api_key=args.require_api_key, seed=args.seed, content=args.content,
+        answer_bytes=args.answer_bytes,
         triggers=tuple(args.trigger) if args.trigger else DEFAULT_TRIGGERS,
     )
 
