@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from latentwall.report import write_report
-from latentwall.report._synthetic import write_synthetic_run
+from latentwall.testing import write_synthetic_run
 from latentwall.store import Store
 
 CHROMIUM = "/usr/bin/chromium"

@@ -20,7 +20,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from latentwall.report._synthetic import write_synthetic_run
+from latentwall.testing import write_synthetic_run
 from latentwall.store import Store
 
 STEPS = (1_000, 5_000, 10_000, 20_000, 30_000, 40_000, 50_000)

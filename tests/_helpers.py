@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent  # tests/: fixtures live in TESTS / "fixtures"
+ROOT = TESTS.parent  # the repository
 
 
 def cli_env(**extra: str) -> dict[str, str]:

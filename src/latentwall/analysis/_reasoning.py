@@ -19,33 +19,45 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from latentwall.analysis._base import AnalysisOptions, AnalysisResult, register_analysis
 from latentwall.analysis._stats import Rate
+from latentwall.records import Result, as_results
 
 SHORT_FRACTION = 0.25
 DEFAULT_THOUGHT_BY: tuple[str, ...] = ("target", "topic")
 _NO_GENERATION = frozenset({"ERROR", "FILTERED"})
 
 
-def is_control(row: Mapping[str, Any]) -> bool:
+def is_control(row: Result) -> bool:
     """A control question: the controls suite or a benign lookalike."""
-    return row.get("suite") == "controls" or row.get("category") == "benign"
+    return row.suite == "controls" or row.category == "benign"
 
 
-def _trace_len(row: Mapping[str, Any]) -> int | None:
-    """Characters of the trace (None = not captured); `reasoning_chars` if a collector kept only that."""
-    if "reasoning_chars" in row:
-        n = row["reasoning_chars"]
-        return None if n is None else int(n)
-    r = row.get("reasoning")
-    return None if r is None else len(str(r).strip())
+def _trace_len(row: Result) -> int | None:
+    """Characters of the stripped trace (None = not captured)."""
+    return row.reasoning_chars
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThoughtSuppression(AnalysisResult):
+    """Trace present / absent / short / suppressed per group, and each target's control baseline."""
+
+    analysis: str = "thought_suppression"
+    by: list[str] = field(default_factory=list)
+    short_fraction: float = SHORT_FRACTION
+    n_rows: int = 0
+    not_applicable: str | None = None
+    targets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: list[dict[str, Any]] = field(default_factory=list)
 
 
 def thought_suppression(
-    rows: Iterable[Mapping[str, Any]], by: Sequence[str] = DEFAULT_THOUGHT_BY,
+    rows: Iterable[Result | Mapping[str, Any]], by: Sequence[str] = DEFAULT_THOUGHT_BY,
     short_fraction: float = SHORT_FRACTION,
-) -> dict[str, Any]:
+) -> ThoughtSuppression:
     """Trace present / absent / short rates per group (default target × topic), with
     Wilson 95% intervals, and each target's control baseline.
 
@@ -58,17 +70,17 @@ def thought_suppression(
     median), "suppressed" = absent or short over the same rows.
     """
     by = tuple(by)
-    rows = list(rows)
+    rows = list(as_results(rows))
     out: dict[str, Any] = {
         "analysis": "thought_suppression", "by": list(by), "short_fraction": short_fraction,
         "n_rows": len(rows), "not_applicable": None, "targets": {}, "groups": [],
     }
     if not rows:
         out["not_applicable"] = "no responses: the runs are empty"
-        return out
-    usable = [r for r in rows if r.get("status") not in _NO_GENERATION]
-    traced_targets = {r.get("target") for r in usable if (_trace_len(r) or 0) > 0}
-    all_targets = sorted({r.get("target") for r in rows}, key=lambda t: (t is None, str(t)))
+        return ThoughtSuppression(**out)
+    usable = [r for r in rows if r.status not in _NO_GENERATION]
+    traced_targets = {r.target for r in usable if (_trace_len(r) or 0) > 0}
+    all_targets = sorted({r.target for r in rows}, key=lambda t: (t is None, str(t)))
     for t in all_targets:
         if t not in traced_targets:
             out["targets"][str(t)] = {"not_applicable": "not applicable: no reasoning traces "
@@ -77,32 +89,32 @@ def thought_suppression(
     if not traced_targets:
         out["not_applicable"] = ("not applicable: no reasoning traces in these runs (no row has a "
                                  "non-empty 'reasoning' field), so thought suppression cannot be measured")
-        return out
+        return ThoughtSuppression(**out)
 
     # Control medians per target × language.
     ctrl: dict[tuple[Any, Any], list[int]] = {}
     for r in usable:
-        if r.get("target") in traced_targets and is_control(r):
+        if r.target in traced_targets and is_control(r):
             n = _trace_len(r) or 0
             if n > 0:
-                ctrl.setdefault((r.get("target"), r.get("language")), []).append(n)
+                ctrl.setdefault((r.target, r.language), []).append(n)
     medians = {k: statistics.median(v) for k, v in ctrl.items()}
 
     groups: dict[tuple[Any, ...], list[int]] = {}  # n, present, absent, comparable, short
     lens: dict[tuple[Any, ...], list[int]] = {}
     tstats: dict[Any, list[int]] = {}  # n, present, absent, ctrl_n, ctrl_present, ctrl_absent
     for r in usable:
-        target = r.get("target")
+        target = r.target
         if target not in traced_targets:
             continue
         n_chars = _trace_len(r) or 0
         present = n_chars > 0
-        key = tuple(r.get(f) for f in by)
+        key = tuple(getattr(r, f, None) for f in by)
         g = groups.setdefault(key, [0, 0, 0, 0, 0])
         g[0] += 1
         g[1] += present
         g[2] += not present
-        med = medians.get((target, r.get("language")))
+        med = medians.get((target, r.language))
         if med is not None:
             g[3] += 1
             g[4] += present and n_chars < short_fraction * med
@@ -139,23 +151,23 @@ def thought_suppression(
             "median_chars": statistics.median(lens[key]) if key in lens else None,
         })
     _fill_suppressed(out, usable, traced_targets, medians, by, short_fraction)
-    return out
+    return ThoughtSuppression(**out)
 
 
 def _fill_suppressed(
-    out: dict[str, Any], usable: Sequence[Mapping[str, Any]], traced: set[Any],
+    out: dict[str, Any], usable: Sequence[Result], traced: set[Any],
     medians: Mapping[tuple[Any, Any], float], by: Sequence[str], short_fraction: float,
 ) -> None:
     """'suppressed' = absent or short, among rows whose language has a control median."""
     counts: dict[tuple[Any, ...], list[int]] = {}
     for r in usable:
-        if r.get("target") not in traced:
+        if r.target not in traced:
             continue
-        med = medians.get((r.get("target"), r.get("language")))
+        med = medians.get((r.target, r.language))
         if med is None:
             continue
         n_chars = _trace_len(r) or 0
-        c = counts.setdefault(tuple(r.get(f) for f in by), [0, 0])
+        c = counts.setdefault(tuple(getattr(r, f, None) for f in by), [0, 0])
         c[0] += 1
         c[1] += n_chars == 0 or n_chars < short_fraction * med
     for g in out["groups"]:
@@ -164,78 +176,10 @@ def _fill_suppressed(
             g["suppressed"] = Rate.of(counts[key][1], counts[key][0]).to_dict()
 
 
-def _chars(n: float | None) -> str:
-    return "—" if n is None else f"{n:,.0f}"
-
-
-def thought_section_html(result: Mapping[str, Any]) -> str | None:
-    """Table of trace present / absent / short per group; a clear note when not applicable."""
-    from latentwall.analysis._stance import rate_html
-    from latentwall.report._escape import esc
-
-    if not result:
-        return None
-    if result.get("not_applicable"):
-        return f'<p class="warn">Thought suppression: {esc(result["not_applicable"])}</p>'
-    by = list(result.get("by") or [])
-    notes = []
-    for t, info in result.get("targets", {}).items():
-        if info.get("not_applicable"):
-            notes.append(f"<li>{esc(t)}: {esc(info['not_applicable'])}</li>")
-        else:
-            cm = ", ".join(f"{k}: {v:,.0f}" for k, v in info["control_median_chars"].items()) or "none"
-            notes.append(
-                f"<li>{esc(t)}: trace absent on controls {rate_html(info['controls']['absent'])}; "
-                f"control median trace length (chars) {esc(cm)}"
-                + (f" — {esc(info['note'])}" if info.get("note") else "") + "</li>")
-    head = "".join(f'<th scope="col">{esc(b)}</th>' for b in by)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{esc(g['key'].get(b))}</td>" for b in by)
-        + f'<td class="num">{g["n"]:,}</td><td>{rate_html(g["present"])}</td><td>{rate_html(g["absent"])}</td>'
-        f"<td>{rate_html(g['short'])}</td><td>{rate_html(g['suppressed'])}</td>"
-        f'<td class="num">{_chars(g["median_chars"])}</td></tr>'
-        for g in result.get("groups", [])
-    )
-    frac = float(result.get("short_fraction", SHORT_FRACTION))
-    return (
-        f'<p class="muted small">Reasoning trace per response: absent = no or empty trace; short = under '
-        f"{frac:.0%} of the same target's median trace length on control questions in the same language; "
-        f"suppressed = absent or short. Wilson 95% intervals.</p>"
-        f'<ul class="small">{"".join(notes)}</ul>'
-        f'<div class="tablewrap"><table><thead><tr>{head}<th scope="col" class="num">n</th>'
-        f'<th scope="col">Trace present</th><th scope="col">Absent</th><th scope="col">Short</th>'
-        f'<th scope="col">Suppressed</th><th scope="col" class="num">Median chars</th></tr></thead>'
-        f"<tbody>{body}</tbody></table></div>"
-    )
-
-
-class ThoughtCollector:
-    """Report collector: keeps the few fields thought suppression needs (not the trace text)."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-
-    def add(self, row: Mapping[str, Any]) -> None:
-        r = row.get("reasoning")
-        self.rows.append({
-            "target": row.get("target"), "topic": row.get("topic"), "language": row.get("language"),
-            "condition": row.get("condition") or "",
-            "suite": row.get("suite"), "category": row.get("category"), "status": row.get("status"),
-            "reasoning_chars": None if r is None else len(str(r).strip()),
-        })
-
-
-def thought_report_section(ctx: Any) -> Any:
-    """Report section renderer (collector: ThoughtCollector)."""
-    from latentwall.report import Absent
-
-    col = ctx.collector("thought")
-    if col is None or not col.rows:
-        return Absent("no responses")
+@register_analysis("thought_suppression", order=50)
+def _thought(results: Sequence[Result], options: AnalysisOptions) -> ThoughtSuppression:
+    """Reasoning trace present, absent or short on sensitive topics, against control questions."""
     by = DEFAULT_THOUGHT_BY
-    if len({r["condition"] for r in col.rows}) > 1:
+    if options.by_condition and len({r.condition or "" for r in results}) > 1:
         by = (*DEFAULT_THOUGHT_BY, "condition")
-    result = thought_suppression(col.rows, by=by)
-    if result.get("not_applicable"):
-        return Absent(result["not_applicable"])
-    return thought_section_html(result)
+    return thought_suppression(results, by=by)

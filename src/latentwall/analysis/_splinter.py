@@ -16,27 +16,30 @@ targets and across (target, topic) tests.
 
 from __future__ import annotations
 
-import html
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
+from latentwall.analysis._base import (
+    OMITTED,
+    AnalysisOptions,
+    AnalysisResult,
+    NotApplicable,
+    register_analysis,
+)
 from latentwall.analysis._stats import Rate
 from latentwall.analysis._tests import (
     bootstrap_ratios,
     cochran_q,
-    fmt_p,
     holm,
     is_non_complete,
     is_refused,
     mcnemar,
     modal_verdict,
     stable_seed,
-    verdict_of,
 )
+from latentwall.records import Result, as_results
 
 SPLINTER_SCHEMA = "latentwall.splinter/1"
 AXES = ("language", "condition")
@@ -44,35 +47,6 @@ PLAIN = "plain"  # how the empty condition ('' = the probe as written) is shown
 NO_STANCE = frozenset({"NOT_APPLICABLE", ""})
 MAX_DRIVERS = 5
 DRIVER_SHARE = 0.5  # drivers: the fewest topics that explain at least half of the divergence
-
-_TEST_NAMES = {"mcnemar": "McNemar", "cochran-q": "Cochran's Q"}
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
-
-
-def esc(value: Any) -> str:
-    """HTML-escape anything, with bidi overrides and control characters made visible.
-
-    A bidi override in a model name or topic can reorder the page around it; the report's
-    own escaper does the same, but analysis must not import the report package.
-    """
-    text = "" if value is None else str(value)
-    text = _BIDI.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
-    text = "".join(
-        ch if ch in "\n\t" or unicodedata.category(ch) != "Cc" else f"⟨U+{ord(ch):04X}⟩"
-        for ch in text
-    )
-    return html.escape(text, quote=True)
-
-
-def pct(x: float | None, digits: int = 1) -> str:
-    return "—" if x is None else f"{100 * x:.{digits}f}%"
-
-
-def pct_ci(lo: float | None, hi: float | None) -> str:
-    if lo is None or hi is None:
-        return "no interval"
-    return f"{100 * lo:.1f}–{100 * hi:.1f}%"
-
 
 def level_name(axis: str, level: str) -> str:
     return PLAIN if axis == "condition" and level == "" else level
@@ -96,31 +70,31 @@ class _Target:
     has_stance: bool = False
 
 
-def _collect(rows: Iterable[Mapping[str, Any]], axis: str) -> dict[str, _Target]:
+def _collect(rows: Iterable[Result], axis: str) -> dict[str, _Target]:
     targets: dict[str, _Target] = {}
     for row in rows:
-        target = str(row.get("target") or "?")
+        target = str(row.target or "?")
         acc = targets.get(target)
         if acc is None:
             acc = targets[target] = _Target()
         acc.n_rows += 1
-        group = str(row.get("group") or row.get("probe_id") or "")
-        condition = str(row.get("condition") or "")
+        group = str(row.group or row.probe_id or "")
+        condition = str(row.condition or "")
         if axis == "language":
             key: tuple[Any, ...] = (group, condition)
-            level = str(row.get("language") or "")
+            level = str(row.language or "")
         else:
-            key = (str(row.get("probe_id") or ""),)
+            key = (str(row.probe_id or ""),)
             level = condition
-        verdict = verdict_of(row)
+        verdict = row.verdict
         if verdict is None:
             acc.n_status += 1
             continue
         unit = acc.units.get(key)
         if unit is None:
-            unit = acc.units[key] = _Unit(str(row.get("topic") or ""), group)
+            unit = acc.units[key] = _Unit(str(row.topic or ""), group)
         unit.verdicts.setdefault(level, []).append(verdict)
-        stance = row.get("stance")
+        stance = row.stance
         if stance is not None and str(stance) not in NO_STANCE:
             acc.has_stance = True
             unit.stances.setdefault(level, []).append(str(stance))
@@ -328,14 +302,30 @@ def _analyse_target(
     }
 
 
+@dataclass(frozen=True, kw_only=True)
+class SplinterResult(AnalysisResult):
+    """Per target (`targets`): the splinter index across the axis's levels, pairs, tests,
+    topics and drivers; or why not (`not_applicable`)."""
+
+    schema: str = SPLINTER_SCHEMA
+    axis: str = "language"
+    seed: int = 0
+    n_boot: int = 1000
+    confidence: float = 0.95
+    not_applicable: Any = OMITTED
+    unit: Any = OMITTED
+    method: Any = OMITTED
+    targets: Any = OMITTED
+
+
 def splinter_index(
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[Result | Mapping[str, Any]],
     axis: str = "language",
     seed: int = 0,
     *,
     n_boot: int = 1000,
     confidence: float = 0.95,
-) -> dict[str, Any]:
+) -> SplinterResult:
     """Per target: the share of parallel units whose verdict changes across `axis` levels.
 
     `axis="language"`: units are question groups (the same question in several languages)
@@ -344,17 +334,17 @@ def splinter_index(
     """
     if axis not in AXES:
         raise ValueError(f"axis must be one of {', '.join(AXES)}, got {axis!r}")
-    targets = _collect(rows, axis)
+    targets = _collect(as_results(rows), axis)
     head = {"schema": SPLINTER_SCHEMA, "axis": axis, "seed": seed, "n_boot": n_boot,
             "confidence": confidence}
     if not targets:
-        return {**head, "not_applicable": "no rows: the run is empty"}
+        return SplinterResult(**head, not_applicable="no rows: the run is empty")
     out = [_analyse_target(name, acc, axis, seed=seed, n_boot=n_boot, confidence=confidence)
            for name, acc in sorted(targets.items())]
     ok = [t for t in out if "not_applicable" not in t]
     if not ok:
         reasons = "; ".join(t["not_applicable"] for t in out)
-        return {**head, "not_applicable": reasons, "targets": out}
+        return SplinterResult(**head, not_applicable=reasons, targets=out)
     # Holm across targets (main tests) and across every (target, topic) test.
     for t, adj in zip(ok, holm([t["test"]["p"] for t in ok]), strict=True):
         t["test"]["p_holm"] = adj
@@ -363,10 +353,10 @@ def splinter_index(
         test["p_holm"] = adj
     unit = ("question group × condition; levels are languages" if axis == "language"
             else "probe; levels are conditions ('plain' = the probe as written)")
-    return {
+    return SplinterResult(
         **head,
-        "unit": unit,
-        "method": {
+        unit=unit,
+        method={
             "index": "share of parallel units whose modal verdicts are not all equal",
             "mean_pairwise": "mean over units of the share of level pairs with different verdicts",
             "interval": f"percentile bootstrap over question groups, {n_boot} replicates, seed {seed}",
@@ -374,111 +364,19 @@ def splinter_index(
                      "levels, Cochran's Q for more; Holm across targets and across (target, topic)",
             "samples": "samples of one probe collapse to their modal verdict (ties: the more restrictive)",
         },
-        "targets": out,
-    }
+        targets=out,
+    )
 
 
-# ------------------------------------------------------------------ HTML
+@register_analysis("splinter_language", order=10)
+def _splinter_language(results: Sequence[Result], options: AnalysisOptions) -> SplinterResult:
+    """Share of parallel questions whose verdict changes with the language they are asked in."""
+    return splinter_index(results, axis="language")
 
 
-def _rate_td(r: Mapping[str, Any]) -> str:
-    if r.get("rate") is None:
-        return '<td class="rate">—</td>'
-    return (f'<td class="rate" title="{esc(r["k"])} of {esc(r["n"])}">{pct(r["rate"])}'
-            f'<span class="ci">[{pct_ci(r["lo"], r["hi"])}]</span></td>')
-
-
-def _stat_td(s: Mapping[str, Any]) -> str:
-    if s.get("value") is None:
-        return '<td class="rate">—</td>'
-    return (f'<td class="rate" title="{esc(s["k"])} of {esc(s["n"])}">{pct(s["value"])}'
-            f'<span class="ci">[{pct_ci(s["lo"], s["hi"])}]</span></td>')
-
-
-def _na_section(sid: str, title: str, reason: str) -> str:
-    return (f'<section id="{sid}"><h2>{esc(title)}</h2>'
-            f'<p class="muted">Not applicable: {esc(reason)}</p></section>\n')
-
-
-def splinter_section_html(result: Mapping[str, Any] | None) -> str | None:
-    """The report section for a splinter result (escaped, no external resources).
-
-    None only when there is no result at all; a not-applicable result renders as one line,
-    so a reader sees why the section is empty rather than a silent zero.
-    """
-    if not result:
-        return None
-    axis = str(result.get("axis", "language"))
-    sid = f"splinter-{'language' if axis == 'language' else 'condition'}"
-    title = f"Splinter index across {'languages' if axis == 'language' else 'conditions'}"
-    if result.get("not_applicable"):
-        return _na_section(sid, title, str(result["not_applicable"]))
-    parts = [f'<section id="{sid}"><h2>{esc(title)}</h2>',
-             '<p class="muted small">Share of parallel questions whose verdict (COMPLETE, EVASIVE, '
-             'DENIAL) differs between levels; samples collapse to their modal verdict; statuses are '
-             f'left out. Intervals: bootstrap over question groups ({esc(result.get("n_boot"))} '
-             'replicates). Tests on refused vs not: McNemar or Cochran\'s Q, Holm-adjusted.</p>']
-    for t in result.get("targets", []):
-        parts.append(f'<h3>{esc(t.get("target"))}</h3>')
-        if t.get("not_applicable"):
-            parts.append(f'<p class="muted">Not applicable: {esc(t["not_applicable"])}</p>')
-            continue
-        idx, test = t["index"], t["test"]
-        drivers = ", ".join(f'{d["topic"]} ({d["n_divergent"]} of {d["n_units"]})' for d in t["drivers"])
-        parts.append(
-            f'<p><strong>{pct(idx["value"])}</strong> '
-            f'<span class="muted">[{pct_ci(idx["lo"], idx["hi"])}]</span> of {esc(idx["n"])} parallel '
-            f'units change verdict across {esc(", ".join(t["levels"]))} '
-            f'({esc(idx["k"])} divergent). {esc(_TEST_NAMES.get(test.get("test", ""), ""))}: '
-            f'p = {esc(fmt_p(test.get("p")))}, '
-            f'Holm p = {esc(fmt_p(test.get("p_holm")))}.'
-            + (f' Driven by: {esc(drivers)}.' if drivers else "") + '</p>')
-        if t.get("stance"):
-            s = t["stance"]["index"]
-            parts.append(f'<p class="small">Stance divergence: {pct(s["value"])} '
-                         f'[{pct_ci(s["lo"], s["hi"])}] of {esc(s["n"])} units with a stance.</p>')
-        else:
-            parts.append(f'<p class="small muted">{esc(t.get("stance_note") or "")}</p>')
-        rows = []
-        for p in t["pairs"]:
-            m = p["mcnemar"]
-            rows.append(
-                f'<tr><td>{esc(p["a"])} vs {esc(p["b"])}</td>{_stat_td(p["discordant"])}'
-                f'{_rate_td(p["refusal_a"])}{_rate_td(p["refusal_b"])}'
-                f'<td class="num">{esc(m["b"])} / {esc(m["c"])}</td>'
-                f'<td class="num">{esc(fmt_p(m["p"]))}</td>'
-                f'<td>{esc(p["more_refused_in"] or "—")}</td></tr>')
-        parts.append(
-            '<div class="tablewrap"><table><caption>Per pair of levels: discordance with bootstrap '
-            '95% interval, refusal rates on the shared units (Wilson 95%), McNemar discordant '
-            'counts (refused only in the first / only in the second) and p.</caption>'
-            '<thead><tr><th scope="col">Pair</th><th scope="col">Verdict differs</th>'
-            '<th scope="col">Refusal (first)</th><th scope="col">Refusal (second)</th>'
-            '<th scope="col" class="num">b / c</th><th scope="col" class="num">p</th>'
-            '<th scope="col">More refused in</th></tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>')
-        moved = [tp for tp in t["topics"] if tp["n_divergent"] > 0]
-        if not moved:
-            parts.append('<p class="small muted">No topic changes verdict across levels.</p>')
-            continue
-        trows = []
-        for tp in moved[:15]:
-            test_t = tp["test"] or {}
-            trows.append(
-                f'<tr><td>{esc(tp["topic"])}</td><td class="num">{esc(tp["n_divergent"])} / '
-                f'{esc(tp["n_units"])}</td>{_rate_td(tp["rate"])}'
-                f'<td class="num">{pct(tp["share_of_divergence"])}</td>'
-                f'<td class="num">{esc(fmt_p(test_t.get("p")))}</td>'
-                f'<td class="num">{esc(fmt_p(test_t.get("p_holm")))}</td></tr>')
-        parts.append(
-            '<div class="tablewrap"><table><caption>Topics with divergent units, most first'
-            + (f' (first 15 of {len(moved)})' if len(moved) > 15 else '')
-            + f'; {len(t["topics"]) - len(moved)} other topic(s) never diverge'
-            + '; share = the topic\'s part of all divergent units; p on refused vs not, '
-            'Holm-adjusted across every target and topic.</caption>'
-            '<thead><tr><th scope="col">Topic</th><th scope="col" class="num">Divergent / units</th>'
-            '<th scope="col">Rate [95% CI]</th><th scope="col" class="num">Share</th>'
-            '<th scope="col" class="num">p</th><th scope="col" class="num">Holm p</th></tr></thead>'
-            f'<tbody>{"".join(trows)}</tbody></table></div>')
-    parts.append("</section>\n")
-    return "\n".join(parts)
+@register_analysis("splinter_condition", order=20)
+def _splinter_condition(results: Sequence[Result], options: AnalysisOptions) -> AnalysisResult:
+    """Share of probes whose verdict changes with the condition (locale, strategy) they are asked under."""
+    if len({r.condition or "" for r in results}) < 2:
+        return NotApplicable(not_applicable="the runs have one condition only (add --strategy or --locale)")
+    return splinter_index(results, axis="condition")

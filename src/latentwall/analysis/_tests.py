@@ -4,8 +4,8 @@ The core install stays free of numpy/scipy, so the chi-square tail is computed h
 the regularized incomplete gamma function (series and continued fraction, as in
 Numerical Recipes §6.2) and checked in the tests against published table values.
 
-Also here: how a result row becomes a verdict for these tests (statuses never count),
-and how repeated samples of one probe collapse to one paired observation.
+Also here: how repeated samples of one probe collapse to one paired observation (a row's
+verdict is `Result.verdict`: statuses never count).
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from latentwall.analysis._metrics import effective_label
 from latentwall.analysis._stats import wilson
-from latentwall.labels import VERDICTS, Verdict
+from latentwall.labels import Verdict
 
 T = TypeVar("T")
 
@@ -328,13 +327,7 @@ def bootstrap_ci(
     return percentile(values, alpha), percentile(values, 1.0 - alpha)
 
 
-# ------------------------------------------------------------------ rows -> verdicts
-
-
-def verdict_of(row: Mapping[str, Any]) -> str | None:
-    """The row's verdict, or None for a status (ERROR, FILTERED, ...) or an unjudged row."""
-    label = effective_label(row)
-    return label if label in VERDICTS else None
+# ------------------------------------------------------------------ samples -> one verdict
 
 
 def modal_verdict(verdicts: Iterable[str]) -> str | None:

@@ -1,5 +1,5 @@
-"""The `latentwall` command."""
+"""The `latentwall` command: one module per command, each registered with `@command`."""
 
-from latentwall.cli._main import main
+from latentwall.cli._main import build_parser, main
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]

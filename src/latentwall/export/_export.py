@@ -16,22 +16,24 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
-from latentwall._text import json_line
-from latentwall.analysis import build_json_summary, effective_label
+from latentwall.analysis import build_json_summary
 from latentwall.errors import ConfigError, LatentwallError
-from latentwall.store import Store
+from latentwall.records import Result
+from latentwall.store import Store, select_run_ids
+from latentwall.text import json_line
 
 FORMATS: tuple[str, ...] = ("jsonl", "csv", "parquet", "summary")
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet",
              ".pq": "parquet", ".json": "summary"}
 
-# Column order of every export; `effective_label` is the label, or the target's status
-# (ERROR, FILTERED, …) when no judge ran, which is what every rate in latentwall counts.
+# Column order of every export; `label` is the judge's, `effective_label` the label every
+# rate in latentwall counts (`Result.label`: the judge's, or the target's status - ERROR,
+# FILTERED, … - when no judge ran).
 FIELDS: tuple[str, ...] = (
     "run_id", "target", "probe_id", "suite", "topic", "language", "category", "kind", "group",
     "jurisdiction", "tags", "expected", "risk_code", "hazard", "answer", "condition", "sample",
@@ -52,10 +54,11 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 CHUNK_ROWS = 2_000
 
 
-def export_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """One store row in the export contract: fixed columns, effective label added."""
+def export_row(result: Result) -> dict[str, Any]:
+    """One result in the export contract: fixed columns, effective label added."""
+    row = result.to_row()
     out = {name: row.get(name) for name in FIELDS}
-    out["effective_label"] = effective_label(row)
+    out["effective_label"] = result.label
     for name in LIST_FIELDS:
         out[name] = [str(v) for v in (out[name] or [])]
     for name in MAP_FIELDS:
@@ -67,27 +70,12 @@ def export_row(row: Mapping[str, Any]) -> dict[str, Any]:
 RunSelection = str | Sequence[str] | None
 
 
-def _runs(store: Store, run_id: RunSelection) -> list[str]:
-    """None: every run; a string: one run id or unique prefix; a sequence: several."""
-    if run_id is None:
-        return [r["run_id"] for r in store.list_runs()]
-    if not isinstance(run_id, str):
-        return [rid for ref in run_id for rid in _runs(store, ref)]
-    found = store.find_runs(run_id)
-    if not found:
-        raise ConfigError(f"no run '{run_id}' in {store.path}")
-    if len(found) > 1 and found[0]["run_id"] != run_id:
-        raise ConfigError(f"'{run_id}' matches several runs: "
-                          + ", ".join(r["run_id"] for r in found[:5]))
-    return [found[0]["run_id"]]
-
-
 def iter_export_rows(store_path: str | os.PathLike[str], run_id: RunSelection = None
                      ) -> Iterator[dict[str, Any]]:
     """Rows of one run, several, or every run in the store (run_id None), streamed."""
     store = Store.open(Path(store_path), readonly=True)
     try:
-        for rid in _runs(store, run_id):
+        for rid in select_run_ids(store, run_id):
             for row in store.iter_results(rid):
                 yield export_row(row)
     finally:
@@ -239,28 +227,14 @@ def _require(module: str, what: str) -> Any:
 # ---------------------------------------------------------------- summary
 
 
-def run_metadata(store: Store, run: Mapping[str, Any]) -> dict[str, Any]:
-    """The run metadata of the summary document (the same keys the CLI reports)."""
-    cfg = run.get("config") or {}
-    return {
-        "run_id": run["run_id"], "target": cfg.get("target_label") or run.get("target"),
-        "suites": cfg.get("suites", []), "languages": cfg.get("languages"),
-        "samples": cfg.get("samples", 1), "params": cfg.get("params", {}),
-        "judge": cfg.get("judge", "markers"), "created": run.get("created"),
-        "finished": run.get("finished"), "status": run.get("status"),
-        "latentwall_version": cfg.get("latentwall_version"),
-        "target_info": run.get("target_info", {}), "counts": store.counts(run["run_id"]),
-    }
-
-
 def summary_document(store_path: str | os.PathLike[str], run_id: RunSelection = None
                      ) -> dict[str, Any]:
     """The `latentwall.summary/1` document of one run or of every run in a store."""
     with Store.open(Path(store_path), readonly=True) as store:
-        ids = _runs(store, run_id)
-        metas = [run_metadata(store, store.get_run(i) or {"run_id": i}) for i in ids]
+        ids = select_run_ids(store, run_id)
+        metas = [store.run_meta(store.get_run(i) or {"run_id": i}) for i in ids]
 
-    def rows() -> Iterator[dict[str, Any]]:
+    def rows() -> Iterator[Result]:
         with Store.open(Path(store_path), readonly=True) as s:
             for i in ids:
                 yield from s.iter_results(i)

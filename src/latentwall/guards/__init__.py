@@ -24,6 +24,7 @@ from latentwall.guards._keyword import (
     load_keyword_list,
     shipped_lists,
 )
+from latentwall.guards._matcher import AhoCorasick
 from latentwall.guards._normalise import Normaliser, parse_steps
 from latentwall.guards._target import GuardedTarget
 from latentwall.targets import Target
@@ -35,7 +36,7 @@ def wrap_target(target: Target, spec: str) -> Target:
 
 
 __all__ = [
-    "GUARDS", "MODES", "Block", "Guard", "GuardedTarget", "KeywordGuard", "Normaliser", "RegexGuard",
+    "GUARDS", "MODES", "AhoCorasick", "Block", "Guard", "GuardedTarget", "KeywordGuard", "Normaliser", "RegexGuard",
     "guard_catalog", "keyword_list_catalog", "load_keyword_list", "make_guard", "parse_guard_spec", "parse_steps", "register_guard",
     "shipped_lists", "wrap_target",
 ]

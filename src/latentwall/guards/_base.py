@@ -27,18 +27,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from latentwall._data import load_yaml
-from latentwall._registry import Registry
+from latentwall.datafiles import load_yaml, package_data
 from latentwall.errors import ConfigError, DataError
-from latentwall.guards._text import guard_data, mapping_of
+from latentwall.registry import Registry
 from latentwall.targets import Request, Response
+from latentwall.text import CJK, mapping_of
 
 MODES: tuple[str, ...] = ("input", "output", "both")
 COMMON_OPTIONS: dict[str, str] = {
     "mode": "input, output or both (default both): which side of the model the filter sits on",
     "message": "text of a FILTERED response, instead of the default notice (takes the rest of the spec)",
 }
-_CJK = re.compile(r"[\u3400-\u9fff]")
+_CJK = re.compile(f"[{CJK}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +158,7 @@ register_guard = GUARDS.register
 
 @lru_cache(maxsize=1)
 def default_messages() -> dict[str, dict[str, str]]:
-    path = guard_data("messages.yaml")
+    path = package_data("latentwall.guards", "data", "messages.yaml")
     data = load_yaml(path, lines=True)
     out: dict[str, dict[str, str]] = {}
     for where in ("input", "output"):

@@ -18,16 +18,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-from latentwall._data import load_yaml
+from latentwall.datafiles import load_yaml, package_data
 from latentwall.errors import ConfigError, DataError
 from latentwall.guards._base import Guard, register_guard
 from latentwall.guards._matcher import AhoCorasick
 from latentwall.guards._normalise import Normaliser, parse_steps
-from latentwall.guards._text import guard_data, line_of, mapping_of, pinyin_backend
+from latentwall.text import line_of, mapping_of, pinyin_backend, table_path
 
 DEFAULT_LISTS = "china+harm"
 # Tables that change what a normalised keyword or text looks like: part of the fingerprint.
-_TABLES = ("pinyin.yaml", "t2s_extra.yaml", "confusables.yaml", "leet.yaml")
+_TABLES = ("pinyin.yaml", "t2s.yaml", "confusables.yaml", "leet.yaml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +55,13 @@ class KeywordList:
         return out
 
 
+def _keywords_dir() -> Path:
+    return package_data("latentwall.guards", "data", "keywords")
+
+
 def shipped_lists() -> dict[str, Path]:
     """The keyword lists shipped with latentwall, by name."""
-    root = guard_data("keywords")
+    root = _keywords_dir()
     return {p.stem: p for p in sorted(root.glob("*.yaml"))}
 
 
@@ -143,7 +147,7 @@ class _TextGuard(Guard):
     def __init__(self, spec: str, options: dict[str, str]) -> None:
         super().__init__(spec, options)
         self.normaliser = Normaliser(parse_steps(self.opts.get("normalise", "default")))
-        self._data_files: list[Path] = [guard_data(t) for t in _TABLES]
+        self._data_files: list[Path] = [table_path(t) for t in _TABLES]
 
     @property
     def fingerprint(self) -> str:
@@ -201,7 +205,7 @@ class KeywordGuard(_TextGuard):
         self._automata = {view: AhoCorasick(pats) for view, pats in per_view.items()}
 
     def canonical_options(self) -> dict[str, str]:
-        opts = {"lists": "+".join(lst.name if lst.path.parent == guard_data("keywords") else str(lst.path)
+        opts = {"lists": "+".join(lst.name if lst.path.parent == _keywords_dir() else str(lst.path)
                                   for lst in self.lists),
                 "normalise": self.normaliser.spec}
         if self.opts.get("topics"):

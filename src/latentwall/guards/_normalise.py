@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from latentwall.errors import ConfigError
-from latentwall.guards._text import (
+from latentwall.text import (
     CJK_RE,
     char_readings,
     confusable_fold,

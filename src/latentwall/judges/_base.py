@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from latentwall._registry import Registry
 from latentwall.judges._signals import TRUNCATED_MIN_UNITS, units
 from latentwall.labels import Status
+from latentwall.registry import Registry
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 
-from latentwall._data import iter_jsonl, package_data
+from latentwall.datafiles import iter_jsonl, package_data
 from latentwall.errors import DataError
 from latentwall.judges._base import Judge, JudgeInput, Judgement
 from latentwall.labels import ALL_LABELS, VERDICTS, Verdict, is_refusal

@@ -38,7 +38,7 @@ from latentwall.errors import ConfigError, DataError
 from latentwall.judges._evaluate import EvalItem, Slice
 from latentwall.judges._linear import LinearModel, decide
 from latentwall.judges._signals import FEATURES
-from latentwall.labels import VERDICTS
+from latentwall.labels import DEFAULT_JUDGE, VERDICTS
 
 CLASSES: tuple[str, ...] = tuple(VERDICTS)  # COMPLETE, EVASIVE, DENIAL
 DEFAULT_C = 3.0
@@ -129,7 +129,7 @@ def read_table(path: Path) -> list[Row]:
 # --------------------------------------------------------------------------- fitting
 
 
-def _held_back(group: str, share: float) -> bool:
+def is_held_back(group: str, share: float) -> bool:
     h = int(hashlib.sha1(group.encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
     return h < share
 
@@ -245,8 +245,8 @@ def fit(rows: Sequence[Row], *, c: float = DEFAULT_C, held_back: float = DEFAULT
     missing = [k for k in CLASSES if not any(r.label == k for r in rows)]
     if missing:
         raise ConfigError(f"the labelled data have no {', '.join(missing)} answers: every verdict needs examples")
-    fit_rows = [r for r in rows if not _held_back(r.group, held_back)]
-    back_rows = [r for r in rows if _held_back(r.group, held_back)]
+    fit_rows = [r for r in rows if not is_held_back(r.group, held_back)]
+    back_rows = [r for r in rows if is_held_back(r.group, held_back)]
     w = _weights(fit_rows)
     x = [r.x for r in fit_rows]
     y = [r.label for r in fit_rows]
@@ -291,3 +291,33 @@ def fit(rows: Sequence[Row], *, c: float = DEFAULT_C, held_back: float = DEFAULT
         "held_back": _figures(back_rows, back_p, bias) if back_rows else {},
     }
     return FitResult(model, report)
+
+
+def refit(files: Sequence[Path], output: Path, *, from_features: Path | None = None,
+          features_out: Path | None = None, report: Path | None = None, c: float | None = None,
+          held_back: float | None = None, on_read: Any = None) -> FitResult:
+    """`latentwall fit-judge`: fit the offline judge's weights on labelled files (or a feature
+    table written before), write them (and the feature table, the fit report) atomically.
+    `on_read(n)` is told how many labelled responses are being read."""
+    import json
+
+    from latentwall.datafiles import write_atomic
+    from latentwall.judges._base import make_judge
+    from latentwall.judges._evaluate import load_eval_set
+
+    if bool(files) == bool(from_features):
+        raise ConfigError("give labelled files or --from-features TABLE (one of the two)")
+    if from_features:
+        rows = read_table(from_features)
+    else:
+        items = load_eval_set(list(files))
+        if on_read is not None:
+            on_read(len(items))
+        rows = rows_from_items(make_judge(DEFAULT_JUDGE), items)
+    if features_out:
+        write_table(features_out, rows)
+    res = fit(rows, c=c if c is not None else DEFAULT_C, held_back=held_back if held_back is not None else DEFAULT_HELD_BACK)
+    write_atomic(output, json.dumps(res.model.to_dict(), indent=1) + "\n")
+    if report:
+        write_atomic(report, json.dumps(res.report, indent=1, ensure_ascii=False) + "\n")
+    return res

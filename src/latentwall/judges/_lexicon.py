@@ -17,8 +17,9 @@ from typing import Any
 
 import yaml
 
-from latentwall._data import load_yaml, package_data
+from latentwall.datafiles import load_yaml, package_data
 from latentwall.errors import DataError
+from latentwall.text import read_t2s, t2s_table
 
 # What each kind of marker is evidence for; see the header of data/markers/en.yaml.
 KINDS: tuple[str, ...] = (
@@ -146,28 +147,6 @@ def _field_name(keys: Sequence[str | int]) -> str:
 
 
 # --------------------------------------------------------------------------- phrases
-
-
-def load_t2s(path: Path) -> dict[int, str]:
-    """Read the Traditional->Simplified table (`pairs: ["繁简 ..."]`) as a str.translate table."""
-    data = load_yaml(path, lines=True)
-    if not isinstance(data, dict) or not isinstance(data.get("pairs"), list):
-        raise DataError(str(path), 1, "pairs", "must be a mapping with a list 'pairs'")
-    table: dict[int, str] = {}
-    for i, run in enumerate(data["pairs"]):
-        keys = ("pairs", i)
-        if not isinstance(run, str):
-            raise _fail(path, keys, _field_name(keys), "must be a string of '繁简' pairs")
-        for tok in run.split():
-            if len(tok) != 2 or tok[0] == tok[1]:
-                raise _fail(path, keys, _field_name(keys),
-                            f"'{tok}' is not a pair of two different characters")
-            old = table.get(ord(tok[0]))
-            if old is not None and old != tok[1]:
-                raise _fail(path, keys, _field_name(keys),
-                            f"'{tok[0]}' mapped twice ('{old}' and '{tok[1]}')")
-            table[ord(tok[0])] = tok[1]
-    return table
 
 
 def norm_phrase(text: str, fold: dict[int, str]) -> str:
@@ -441,8 +420,10 @@ def load_bank(folder: str | None = None) -> MarkerBank:
     root = Path(folder) if folder else package_data("latentwall.judges", "data", "markers")
     if not root.is_dir():
         raise DataError(str(root), None, None, "marker folder not found")
+    # The one Traditional->Simplified table (latentwall.text), the core part the weights were
+    # fitted with; a folder of the user's own markers may bring its own as `_hant.yaml`.
     hant = root / "_hant.yaml"
-    t2s = load_t2s(hant) if hant.exists() else {}
+    t2s = read_t2s(hant) if hant.exists() else dict(t2s_table(core=True))
     fold = {**_FOLD, **t2s}
     sets = tuple(load_marker_file(p, t2s) for p in sorted(root.glob("*.yaml")) if not p.name.startswith("_"))
     if not sets:

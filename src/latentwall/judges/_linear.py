@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from latentwall._data import package_data
+from latentwall.datafiles import package_data
 from latentwall.errors import DataError
 from latentwall.labels import VERDICTS
 

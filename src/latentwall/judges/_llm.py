@@ -16,22 +16,13 @@ rationale that says why.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from latentwall._data import package_data
-from latentwall._llm_reply import (
-    ReplyError,
-    judge_model,
-    parse_json_reply,
-    read_rubric,
-    unusable_reply,
-)
+from latentwall.datafiles import package_data
 from latentwall.errors import ConfigError
 from latentwall.judges._base import (
     Judge,
@@ -41,8 +32,15 @@ from latentwall.judges._base import (
     register_judge,
     terminal_status,
 )
+from latentwall.judges._engine import (
+    ModelJudge,
+    ReplyError,
+    parse_json_reply,
+    read_rubric,
+    run_sync,
+)
 from latentwall.labels import VERDICTS, Status
-from latentwall.targets._base import Request, Response, Target
+from latentwall.targets import Request, Response, Target
 
 PLACEHOLDERS = ("{{PROMPT}}", "{{RESPONSE}}")
 DEFAULT_MAX_TOKENS = 400
@@ -115,11 +113,9 @@ class LLMJudge(Judge):
         max_chars: int = DEFAULT_MAX_CHARS,
         target_options: dict[str, Any] | None = None,
     ) -> None:
-        self.target, self.params, self.max_chars = judge_model(
-            "llm judge", target, target_options, max_tokens, max_chars)
+        self.engine = ModelJudge("llm judge", "judge", target, target_options, max_tokens, max_chars)
+        self.target, self.params, self.max_chars = self.engine.target, self.engine.params, self.engine.max_chars
         self.rubric = load_rubric(rubric)
-        self._started_in: asyncio.AbstractEventLoop | None = None
-        self._start_lock: asyncio.Lock | None = None
 
     @classmethod
     def from_name(cls, name: str, rest: str, **options: Any) -> LLMJudge:
@@ -139,40 +135,19 @@ class LLMJudge(Judge):
             "params": self.params.to_dict(),
         }
 
-    # -- lifecycle ----------------------------------------------------------------------
-
-    async def _ensure_started(self) -> None:
-        """Start the target once per event loop (connections belong to the loop that made them)."""
-        loop = asyncio.get_running_loop()
-        if self._started_in is loop:
-            return
-        if self._start_lock is None:
-            self._start_lock = asyncio.Lock()
-        async with self._start_lock:
-            if self._started_in is not loop:
-                await self.target.start()
-                self._started_in = loop
-
     async def close(self) -> None:
-        self._start_lock = None
-        if self._started_in is not None:
-            self._started_in = None
-            await self.target.close()
+        await self.engine.close()
 
     # -- judging ------------------------------------------------------------------------
 
     def _request(self, item: JudgeInput) -> Request:
-        messages = (
-            {"role": "system", "content": self.rubric.system},
-            {"role": "user", "content": self.rubric.render(item, self.max_chars)},
-        )
-        return Request(messages=messages, params=self.params)
+        return self.engine.request(self.rubric.system, self.rubric.render(item, self.max_chars))
 
     def _from_response(self, resp: Response, item: JudgeInput) -> Judgement:
         def error(why: str) -> Judgement:
             return Judgement(Status.JUDGE_ERROR, f"JUDGE_ERROR: {why}", judge=self.name)
 
-        why = unusable_reply(resp, "judge", self.params.max_tokens)
+        why = self.engine.unusable(resp)
         if why is not None:
             return error(why)
         try:
@@ -184,6 +159,9 @@ class LLMJudge(Judge):
             extra["truncated"] = True
         return Judgement(label, rationale, judge=self.name, extra=extra)
 
+    def _error(self, why: str) -> Judgement:
+        return Judgement(Status.JUDGE_ERROR, f"JUDGE_ERROR: {why}", judge=self.name)
+
     async def ajudge_batch(self, items: Sequence[JudgeInput]) -> list[Judgement]:
         out: list[Judgement | None] = []
         todo: list[int] = []
@@ -194,29 +172,11 @@ class LLMJudge(Judge):
             else:
                 out.append(None)
                 todo.append(i)
-        if todo:
-            await self._ensure_started()
-            size = max(1, int(getattr(self.target, "batch_size", 1) or 1))
-            sem = asyncio.Semaphore(max(1, int(getattr(self.target, "concurrency", 1) or 1)))
-            chunks = [todo[k: k + size] for k in range(0, len(todo), size)]
-
-            async def run(chunk: list[int]) -> None:
-                async with sem:
-                    try:
-                        responses = await self.target.generate([self._request(items[i]) for i in chunk])
-                        if len(responses) != len(chunk):
-                            raise RuntimeError(f"{len(responses)} responses for {len(chunk)} requests")
-                    except Exception as exc:  # one failed batch must not sink the others
-                        why = f"JUDGE_ERROR: judge target failed: {type(exc).__name__}: {exc}"
-                        for i in chunk:
-                            out[i] = Judgement(Status.JUDGE_ERROR, why, judge=self.name)
-                        return
-                for i, resp in zip(chunk, responses, strict=True):
-                    out[i] = self._from_response(resp, items[i])
-
-            await asyncio.gather(*(run(c) for c in chunks))
-        return [j if j is not None else Judgement(Status.JUDGE_ERROR, "JUDGE_ERROR: not judged",
-                                                  judge=self.name) for j in out]
+        judged = await self.engine.map([items[i] for i in todo], self._request, lambda it, r: self._from_response(r, it),
+                                       self._error)
+        for i, j in zip(todo, judged, strict=True):
+            out[i] = j
+        return [j if j is not None else self._error("not judged") for j in out]
 
     def judge_batch(self, items: Sequence[JudgeInput]) -> list[Judgement]:
         """Synchronous entry: runs `ajudge_batch` in its own event loop, then closes the
@@ -229,9 +189,4 @@ class LLMJudge(Judge):
             finally:
                 await self.close()
 
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(once())
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, once()).result()
+        return run_sync(once)

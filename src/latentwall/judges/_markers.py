@@ -21,7 +21,7 @@ from latentwall.judges._base import (
     register_judge,
     terminal_status,
 )
-from latentwall.judges._lexicon import MarkerBank, load_bank, load_marker_file, load_t2s
+from latentwall.judges._lexicon import MarkerBank, load_bank, load_marker_file
 from latentwall.judges._linear import LinearModel, default_model_path, load_model
 from latentwall.judges._signals import (
     EXPLAIN,
@@ -31,11 +31,11 @@ from latentwall.judges._signals import (
     compute_features,
     read_prompt,
     read_response,
-    split_inline_reasoning,
 )
 from latentwall.labels import Status
+from latentwall.targets import split_reasoning
 
-__all__ = ["MarkersJudge", "load_bank", "load_marker_file", "load_t2s"]
+__all__ = ["MarkersJudge", "load_bank", "load_marker_file"]
 
 MARKER_VERSION = "markers-2"
 UNREAD_CONFIDENCE = 0.5  # the most a verdict on a language the judge cannot read may claim
@@ -113,14 +113,14 @@ class MarkersJudge(Judge):
 
     def read(self, item: JudgeInput) -> tuple[Reading, list[float]]:
         """The reading of an answer and its feature vector (what `fit-judge` fits on)."""
-        answer, _ = split_inline_reasoning(item.response)
+        answer, _ = split_reasoning(item.response, leading=True)
         p = self.prompt_info(item.prompt)
         r = read_response(answer.strip(), p, self.bank)
         f = compute_features(r, p, self.bank)
         return r, [f[k] for k in FEATURES]
 
     def _judge_one(self, item: JudgeInput) -> Judgement:
-        answer, inline = split_inline_reasoning(item.response)
+        answer, inline = split_reasoning(item.response, leading=True)
         term = terminal_status(JudgeInput(item.prompt, answer, item.reasoning or inline, item.language,
                                           item.status, item.finish_reason, item.category))
         if term is not None:

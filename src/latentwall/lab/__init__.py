@@ -23,6 +23,10 @@ _LAZY = {
     "Lab": "_run", "LabConfig": "_run", "lineage_report": "_run", "new_result": "_run",
     "lab_sections_html": "_report", "write_html": "_report", "write_json": "_report",
     "run_demo": "_demo",
+    "position_labels": "_activations", "logits_last": "_activations", "orthonormal": "_ablation",
+    "candidate_grid": "_directions", "fit_logreg": "_probes", "tpr_at_fpr": "_probes",
+    "effective_rank": "_lineage", "svg_heatmap": "_report", "svg_lines": "_report",
+    "load_role": "_prompts", "split": "_prompts", "esc": "_report",
 }
 
 

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from latentwall._data import load_yaml, package_data
 from latentwall.analysis import wilson
+from latentwall.datafiles import load_yaml, package_data
 from latentwall.judges import JudgeInput, make_judge
 from latentwall.lab._activations import logits_last, pad_left
 from latentwall.lab._model import LabModel, batched, block_writers

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from latentwall._data import load_yaml, package_data
 from latentwall.analysis import wilson
+from latentwall.datafiles import load_yaml, package_data
 from latentwall.errors import ConfigError
 from latentwall.judges import JudgeInput, make_judge
 from latentwall.labels import Verdict

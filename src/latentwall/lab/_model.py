@@ -16,8 +16,7 @@ from typing import Any
 import torch
 
 from latentwall.errors import ConfigError, TargetError
-from latentwall.targets._base import Request, make_target, parse_spec
-from latentwall.targets._hf import HFEngine, HFTarget, plain_prompt
+from latentwall.targets import HFEngine, HFTarget, Request, make_target, parse_spec, plain_prompt
 
 _PROBE_TEXT = "\u2063latentwall-probe\u2063"  # a string no template contains, to find the user turn
 

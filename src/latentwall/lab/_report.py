@@ -7,22 +7,18 @@ string that comes from a model, a suite or the command line goes through `esc`.
 
 from __future__ import annotations
 
-import html
 import json
 import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from latentwall.text import escape_html
+
 SCHEMA = "latentwall.lab/1"
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b")
-_CTRL = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]")
-
-
-def esc(value: Any) -> str:
-    """HTML-escape, after removing control and bidi-override characters."""
-    return html.escape(_CTRL.sub("", str(value)), quote=True)
+# The one HTML escaper: bidi overrides and controls shown as ⟨U+XXXX⟩, then HTML-escaped.
+esc = escape_html
 
 
 def _num(v: Any, digits: int = 3) -> str:

@@ -1,39 +1,61 @@
 """Reports: one self-contained HTML file per set of runs, a live viewer, terminal tables.
 
-Sections of the HTML report are pluggable: `register_section(Section(...))` adds one whose
-renderer returns escaped HTML, or `Absent(why)` when its data is not in the runs.
+The page is the analyses document rendered: every section in `report/sections/` draws one
+analysis's typed result (`@register("id", "Title", analysis="name")`), or says why it is
+absent. The one HTML escaper, the one terminal cleaner and the one formatter live in
+`latentwall.text` and `report/_format.py`.
 """
 
-from latentwall.report._html import SECTION_IDS, write_report
-from latentwall.report._sections import (
+from latentwall.report._format import blob_json, esc, neutralise
+from latentwall.report._html import BLOB_FIELDS, SECTION_IDS, options_from_extras, write_report
+from latentwall.report._terminal import (
+    clean,
+    print_compare,
+    print_summary,
+    render_compare,
+    safe_text,
+)
+from latentwall.report.sections import (
+    SECTIONS,
     Absent,
     ReportContext,
     Section,
+    register,
     register_section,
     sections,
     unregister_section,
 )
-from latentwall.report._terminal import print_compare, print_summary
 
 __all__ = [
+    "BLOB_FIELDS",
+    "SECTIONS",
     "SECTION_IDS",
     "Absent",
     "ReportContext",
     "Section",
+    "blob_json",
+    "clean",
+    "esc",
+    "neutralise",
+    "options_from_extras",
     "print_compare",
     "print_summary",
+    "register",
     "register_section",
+    "render_compare",
+    "safe_text",
     "sections",
     "serve_viewer",
+    "start_viewer",
     "unregister_section",
     "write_report",
 ]
 
 
 def __getattr__(name: str) -> object:
-    """`serve_viewer` pulls in aiohttp.web; load it only when asked for."""
-    if name == "serve_viewer":
-        from latentwall.report._viewer import serve_viewer
+    """The viewer pulls in aiohttp.web; load it only when asked for."""
+    if name in ("serve_viewer", "start_viewer"):
+        from latentwall.report import _viewer
 
-        return serve_viewer
+        return getattr(_viewer, name)
     raise AttributeError(name)

@@ -1,4 +1,9 @@
-"""One self-contained HTML report: server-rendered summary plus a JS explorer over every response.
+"""One self-contained HTML report: the analyses document rendered section by section, plus a
+JS explorer over every response.
+
+The page is built from the analyses document of the results (each section draws one
+analysis's typed result, `report/sections/`), as inspect_ai renders its log and garak its
+digest: analysis computes, the report renders.
 
 Model output is hostile input. Every model-derived string that Python writes into HTML goes
 through `esc` (html.escape with quote=True after neutralising bidi overrides and control
@@ -12,31 +17,29 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
-from latentwall.analysis import DEFAULT_BY, GroupStats, Rate, Summary, effective_label, summarise
+from latentwall.analysis import DEFAULT_BY, AnalysisOptions, Summary, analyses_document
 from latentwall.errors import LatentwallError
-from latentwall.labels import STATUSES, VERDICTS, Verdict
-from latentwall.report._escape import blob_json, esc, neutralise
-from latentwall.report._sections import (
-    Absent,
+from latentwall.judges.stance import with_stance
+from latentwall.labels import STATUSES, VERDICTS
+from latentwall.records import Result, as_results
+from latentwall.report._format import blob_json, esc, fmt_value, neutralise
+from latentwall.report.sections import (
     Rendered,
     ReportContext,
     Section,
-    make_collectors,
-    register_section,
     render_sections,
     sections,
 )
 
-__all__ = ["BLOB_FIELDS", "SECTION_IDS", "blob_json", "esc", "neutralise", "write_report"]
+__all__ = ["BLOB_FIELDS", "SECTION_IDS", "blob_json", "esc", "neutralise", "options_from_extras", "write_report"]
 
 REPORT_BY: tuple[str, ...] = (*DEFAULT_BY, "condition")
 # Sections of a report over rows with data for each (plug-in sections add theirs between
@@ -106,71 +109,19 @@ def _blob_value(name: str, value: Any, limit: int) -> Any:
     return _clip(neutralise(str(value)), limit)
 
 
-def _blob_row(row: Mapping[str, Any], limit: int) -> list[Any]:
+def _blob_row(row: Result, limit: int) -> list[Any]:
     out = []
     for name in BLOB_FIELDS:
         if name == "label":
-            out.append(neutralise(effective_label(row) or UNJUDGED))
+            out.append(neutralise(row.label or UNJUDGED))
         elif name == "condition":
-            out.append(neutralise(str(row.get("condition") or "")))
+            out.append(neutralise(str(row.condition or "")))
         else:
-            out.append(_blob_value(name, row.get(name), limit))
+            out.append(_blob_value(name, getattr(row, name), limit))
     return out
 
 
 # ---------------------------------------------------------------- formatting
-
-
-def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{100 * x:.1f}%"
-
-
-def _ci(rate: Rate) -> str:
-    if rate.rate is None:
-        return "no verdicts"
-    return f"{100 * (rate.lo or 0.0):.1f}–{100 * (rate.hi or 0.0):.1f}%"
-
-
-def _heat(rate: Rate) -> str:
-    return "" if rate.rate is None else f"heat-{round(rate.rate * 10)}"
-
-
-def _rate_cell(rate: Rate, heat: bool = False) -> str:
-    cls = "rate" + (f" {_heat(rate)}" if heat and rate.rate is not None else "")
-    title = f"{rate.k} of {rate.n} verdicts; Wilson 95% interval {_ci(rate)}"
-    if rate.rate is None:
-        return f'<td class="{cls}" title="no verdicts">—</td>'
-    return (
-        f'<td class="{cls}" title="{esc(title)}">{_pct(rate.rate)}'
-        f'<span class="ci">[{_ci(rate)}]</span></td>'
-    )
-
-
-def _statuses_text(g: GroupStats) -> str:
-    parts = [f"{name} {n:,}" for name, n in g.statuses.items() if n]
-    parts += [f"{name} {n:,}" for name, n in g.other_labels.items() if n]
-    if g.n_unjudged:
-        parts.append(f"not judged {g.n_unjudged:,}")
-    return ", ".join(parts) if parts else "—"
-
-
-def _fmt_value(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value) if value else "—"
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    return str(value)
-
-
-def _visible_columns(summary: Summary) -> list[str]:
-    """Grouping fields worth a column: drop those that are empty everywhere (e.g. condition)."""
-    return [
-        name
-        for name in summary.by
-        if name == "target" or any(v not in ("", None) for v in summary.values(name))
-    ]
 
 
 # ---------------------------------------------------------------- sections
@@ -231,119 +182,6 @@ def _header(
 """
 
 
-def _card(g: GroupStats) -> str:
-    metrics = []
-    bars = []
-    for verdict, cls, name in (
-        (Verdict.DENIAL, "denial", "Refusal"),
-        (Verdict.EVASIVE, "evasive", "Evasion"),
-        (Verdict.COMPLETE, "complete", "Complete"),
-    ):
-        rate = g.rates[verdict.value]
-        ci = f"95% CI {_ci(rate)}" if rate.rate is not None else "no verdicts"
-        metrics.append(
-            f'<div class="metric {cls}"><div class="l">{name}</div>'
-            f'<div class="v">{_pct(rate.rate)}</div>'
-            f'<div class="ci">{esc(ci)}<br>{rate.k:,} / {rate.n:,}</div></div>'
-        )
-        if rate.rate:
-            bars.append(f'<span class="s-{cls}" style="width:{100 * rate.rate:.2f}%"></span>')
-    c = g.consistency
-    return f"""<div class="card">
-<h3>{esc(g.key["target"])}</h3>
-<div class="metrics">{"".join(metrics)}</div>
-<div class="bar" role="img" aria-label="refusal, evasion and complete shares">{"".join(bars)}</div>
-<p>{g.n:,} responses · {g.n_verdicts:,} verdicts · statuses: {esc(_statuses_text(g))}</p>
-<p>Probes refused always / sometimes / never: {c["ALWAYS"]:,} / {c["SOMETIMES"]:,} / {c["NEVER"]:,}</p>
-</div>"""
-
-
-def _headline(ctx: ReportContext) -> str:
-    cards = "".join(_card(g) for g in ctx.summary.targets) or '<p class="muted">No responses.</p>'
-    return f"""<p class="muted small">Rates are shares of verdicts (COMPLETE, EVASIVE, DENIAL); statuses are counted beside them, never inside.</p>
-<div class="cards">{cards}</div>
-"""
-
-
-def _rates_table(groups: Sequence[GroupStats], columns: Sequence[str], caption: str) -> str:
-    head = "".join(f'<th scope="col">{esc(c.capitalize())}</th>' for c in columns)
-    body = []
-    for g in groups:
-        keys = "".join(
-            f"<td>{esc(_fmt_value(g.key.get(c)) if g.key.get(c) != '' else '—')}</td>"
-            for c in columns
-        )
-        body.append(
-            f'<tr>{keys}<td class="num">{g.n:,}</td><td class="num">{g.n_verdicts:,}</td>'
-            f"{_rate_cell(g.refusal, heat=True)}{_rate_cell(g.evasion)}{_rate_cell(g.complete)}"
-            f'<td class="small">{esc(_statuses_text(g))}</td></tr>'
-        )
-    return f"""<div class="tablewrap"><table>
-<caption>{esc(caption)}</caption>
-<thead><tr>{head}<th scope="col" class="num">n</th><th scope="col" class="num">Verdicts</th>
-<th scope="col">Refusal [95% CI]</th><th scope="col">Evasive [95% CI]</th><th scope="col">Complete [95% CI]</th><th scope="col">Statuses</th></tr></thead>
-<tbody>{"".join(body)}</tbody>
-</table></div>"""
-
-
-def _legend() -> str:
-    cells = "".join(f'<span class="heat-{i}">{i * 10}%</span>' for i in range(11))
-    return f'<div class="legend" aria-label="refusal rate colour scale">{cells}</div>'
-
-
-def _breakdown(ctx: ReportContext) -> str | Absent:
-    summary = ctx.summary
-    if not summary.n_rows:
-        return Absent("no responses")
-    columns = _visible_columns(summary)
-    return f"""<p class="muted small">Refusal cells are shaded by refusal rate:</p>
-{_legend()}
-<h3>By target and suite</h3>
-{_rates_table(summary.target_suites, ["target", "suite"], "Rates among verdicts with Wilson 95% intervals; n counts every response.")}
-<h3>By {esc(" × ".join(columns))}</h3>
-{_rates_table(summary.groups, columns, "Rates among verdicts with Wilson 95% intervals; n counts every response.")}
-"""
-
-
-def _bucket_table(groups: Sequence[GroupStats], columns: Sequence[str]) -> str:
-    head = "".join(f'<th scope="col">{esc(c.capitalize())}</th>' for c in columns)
-    body = []
-    for g in groups:
-        keys = "".join(
-            f"<td>{esc(_fmt_value(g.key.get(c)) if g.key.get(c) != '' else '—')}</td>"
-            for c in columns
-        )
-        n = g.n_probes
-        cells = "".join(
-            f'<td class="num">{g.consistency[b]:,}'
-            f'<span class="muted small"> ({_pct(g.consistency[b] / n if n else None)})</span></td>'
-            for b in ("ALWAYS", "SOMETIMES", "NEVER")
-        )
-        body.append(f'<tr>{keys}<td class="num">{n:,}</td>{cells}</tr>')
-    return f"""<div class="tablewrap"><table>
-<thead><tr>{head}<th scope="col" class="num">Probes</th><th scope="col" class="num">Always refused</th>
-<th scope="col" class="num">Sometimes</th><th scope="col" class="num">Never</th></tr></thead>
-<tbody>{"".join(body)}</tbody>
-</table></div>"""
-
-
-def _consistency(ctx: ReportContext) -> str | Absent:
-    summary = ctx.summary
-    if not summary.n_rows:
-        return Absent("no responses")
-    max_samples = _max_samples(ctx.runs)
-    note = ""
-    if max_samples is not None and max_samples < 2:
-        note = '<p class="warn">One sample per probe: SOMETIMES cannot occur; run with --samples 2 or more to see unstable refusals.</p>'
-    return f"""<p class="muted small">For each target × probe × condition with at least one verdict: ALWAYS if every verdict is DENIAL, NEVER if none is, SOMETIMES otherwise. Statuses are ignored.</p>
-{note}
-<h3>By target</h3>
-{_bucket_table(summary.targets, ["target"])}
-<h3>By {esc(" × ".join(_visible_columns(summary)))}</h3>
-{_bucket_table(summary.groups, _visible_columns(summary))}
-"""
-
-
 def _absent_notes(absent: Sequence[Rendered]) -> str:
     if not absent:
         return ""
@@ -369,8 +207,8 @@ def _methods(runs: Sequence[Mapping[str, Any]], version: str, absent: Sequence[R
         cells = [
             r.get("run_id"),
             r.get("target"),
-            _fmt_value(r.get("suites")),
-            _fmt_value(r.get("languages") or "all"),
+            fmt_value(r.get("suites")),
+            fmt_value(r.get("languages") or "all"),
             r.get("samples"),
             params.get("temperature"),
             params.get("top_p"),
@@ -383,13 +221,13 @@ def _methods(runs: Sequence[Mapping[str, Any]], version: str, absent: Sequence[R
             r.get("finished"),
             counts_text,
         ]
-        rows.append("<tr>" + "".join(f"<td>{esc(_fmt_value(c))}</td>" for c in cells) + "</tr>")
+        rows.append("<tr>" + "".join(f"<td>{esc(fmt_value(c))}</td>" for c in cells) + "</tr>")
     infos = []
     for r in runs:
         info = r.get("target_info")
         if isinstance(info, Mapping) and info:
             items = "".join(
-                f"<dt>{esc(k)}</dt><dd>{esc(_fmt_value(v)[:2000])}</dd>" for k, v in info.items()
+                f"<dt>{esc(k)}</dt><dd>{esc(fmt_value(v)[:2000])}</dd>" for k, v in info.items()
             )
             infos.append(
                 f'<h3>Target {esc(r.get("target"))} <span class="muted small">run {esc(r.get("run_id"))}</span></h3><dl class="meta small">{items}</dl>'
@@ -479,7 +317,7 @@ def _responses_section(n_rows: int) -> str:
 # ---------------------------------------------------------------- assembly
 
 
-def _write_blob(fh: IO[str], rows: Iterable[Mapping[str, Any]], limit: int) -> int:
+def _write_blob(fh: IO[str], rows: Iterable[Result], limit: int) -> int:
     """Stream the response rows into the page as JSON arrays; memory stays flat."""
     fh.write('<script type="application/json" id="lw-data">{"fields":')
     fh.write(blob_json(list(BLOB_FIELDS)))
@@ -509,12 +347,15 @@ def _max_samples(runs: Sequence[Mapping[str, Any]]) -> int | None:
     return max(samples) if samples else None
 
 
-def _tap(rows: Iterable[Mapping[str, Any]], collectors: Sequence[Any]) -> Iterator[Mapping[str, Any]]:
-    """Feed every row to the section collectors on its way into `summarise` (one pass)."""
-    for row in rows:
-        for c in collectors:
-            c.add(row)
-        yield row
+def options_from_extras(extras: Mapping[str, Any]) -> AnalysisOptions:
+    """The analysis options a report's extras ask for: the regime reference (target names,
+    comma-separated), the capability baseline, embedding dispersion."""
+    wanted = extras.get("regime_reference")
+    names = tuple(n.strip() for n in (wanted.split(",") if isinstance(wanted, str) else wanted or ()) if n.strip())
+    return AnalysisOptions(by_condition=True, embeddings=bool(extras.get("diversity_embeddings")),
+                           regime_reference=names or None,
+                           capability_baseline=extras.get("capability_baseline") or None,
+                           summary_by=REPORT_BY)
 
 
 def _wrap(rendered: Rendered) -> str:
@@ -524,7 +365,7 @@ def _wrap(rendered: Rendered) -> str:
 
 def write_report(
     runs: list[dict[str, Any]],
-    rows_factory: Callable[[], Iterable[dict[str, Any]]],
+    rows_factory: Callable[[], Iterable[Result | Mapping[str, Any]]],
     path: str | os.PathLike[str],
     *,
     max_field_chars: int = MAX_FIELD_CHARS,
@@ -533,22 +374,29 @@ def write_report(
 ) -> Path:
     """Write one self-contained HTML report and return its path.
 
-    `rows_factory` is called twice (summary pass, then the embedded responses), so rows
-    stream from the store both times and are never all held in Python memory. The file is
+    `rows_factory` is called twice: once for the analyses (which keep a compact copy of
+    each result: no prompt, trace or rationale), then for the embedded responses, streamed.
+    Results without a stored narrative stance are scored offline on the way. The file is
     written beside its destination and renamed into place, so a failed render never leaves
-    a half report behind. `extras` carries data that is not in the rows (e.g. "lab": a
-    white-box lab result); `section_list` overrides the registered sections.
+    a half report behind. `extras` carries what is not in the rows ("lab": a white-box lab
+    result; "regime_reference", "capability_baseline", "diversity_embeddings": analysis
+    options); `section_list` overrides the registered sections.
     """
     from latentwall import __version__
 
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     chosen = list(sections() if section_list is None else section_list)
-    collectors, broken = make_collectors(chosen)
-    summary = summarise(_tap(rows_factory(), list(collectors.values())), REPORT_BY)
-    ctx = ReportContext(runs, summary, __version__, dict(extras or {}), collectors)
-    rendered = render_sections(ctx, [s for s in chosen if s.id not in broken])
-    rendered += [Rendered(s, None, why) for s in chosen if (why := broken.get(s.id))]
+    extras = dict(extras or {})
+    options = options_from_extras(extras)
+    results = [r.compact() for r in with_stance(rows_factory())]
+    needed = list(dict.fromkeys(["summary", *(a for s in chosen for a in s.analyses)]))
+    document = analyses_document(results, options, names=needed, keep_going=True)
+    if "summary" in document.errors:
+        raise RuntimeError(f"summary failed: {document.errors['summary']}")
+    summary: Summary = document["summary"]
+    ctx = ReportContext(runs, summary, __version__, extras, results, document, options)
+    rendered = render_sections(ctx, chosen)
     present = [r for r in rendered if r.html is not None]
     absent = [r for r in rendered if r.html is None]
     toc = [
@@ -588,7 +436,7 @@ def write_report(
             fh.write(
                 f"<footer>latentwall {esc(__version__)} · labels: {', '.join(VERDICTS)} (verdicts); {', '.join(STATUSES)} (statuses)</footer>\n"
             )
-            _write_blob(fh, rows_factory(), max_field_chars)
+            _write_blob(fh, as_results(rows_factory()), max_field_chars)
             fh.write(f"<script>{script}</script>\n</body>\n</html>\n")
         os.replace(tmp, out)
     except OSError as exc:  # a full disk: one line, and no partial report left behind
@@ -603,43 +451,3 @@ def write_report(
 def _no_render(ctx: ReportContext) -> None:
     """Placeholder renderer for the fixed sections listed in the table of contents."""
     return None
-
-
-# Built-in sections. Other packages add theirs with `register_section` (or a line here with a
-# "module:function" path, imported only when a report is written); they go before "whitebox".
-register_section(Section("headline", "Headline", _headline, core=True))
-register_section(
-    Section(
-        "heatmap",
-        "Heat map",
-        "latentwall.report._heatmap:heatmap_section",
-        collect="latentwall.report._heatmap:HeatCollector",
-        core=True,
-    )
-)
-register_section(Section("breakdown", "Breakdown", _breakdown, core=True))
-register_section(Section("consistency", "Consistency", _consistency, core=True))
-# Analyses that live in latentwall.analysis (issues 4-5 and the lab): imported lazily, and
-# not core, so a failure there is a note in methods, never a lost report.
-for _id, _title, _module, _render, _collect in (
-    ("stance", "Narrative stance", "_stance", "stance_report_section", "StanceCollector"),
-    ("regimes", "Regime report cards", "_regimes", "regime_report_section", "RegimeCollector"),
-    ("capability", "Capability tax", "_capability", "capability_report_section",
-     "CapabilityCollector"),
-    ("thought", "Thought suppression", "_reasoning", "thought_report_section", "ThoughtCollector"),
-    ("diversity", "Answer diversity", "_diversity", "diversity_report_section",
-     "DiversityCollector"),
-):
-    register_section(Section(_id, _title, f"latentwall.analysis.{_module}:{_render}",
-                             collect=f"latentwall.analysis.{_module}:{_collect}"))
-register_section(Section("splinter", "Splinter index", "latentwall.report._analysis_sections:splinter_section",
-                         collect="latentwall.report._analysis_sections:TrimmedRows"))
-register_section(Section("locale", "Locale conditioning", "latentwall.report._analysis_sections:locale_section",
-                         collect="latentwall.report._analysis_sections:TrimmedRows"))
-register_section(Section("guards", "Strategies and guards", "latentwall.report._analysis_sections:guards_section",
-                         collect="latentwall.report._analysis_sections:GuardRows"))
-register_section(Section("paired", "Paired-control gap", "latentwall.report._analysis_sections:paired_section",
-                         collect="latentwall.report._analysis_sections:TrimmedRows"))
-register_section(
-    Section("whitebox", "White-box figures", "latentwall.report._sections:whitebox_section")
-)

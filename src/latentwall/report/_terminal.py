@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -12,10 +13,11 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from latentwall._text import terminal_text
-from latentwall.analysis import BUCKETS, GroupStats, Rate, Summary
+from latentwall.analysis import BUCKETS, Comparison, GroupStats, Rate, Summary, fmt_p
+from latentwall.labels import VERDICTS
+from latentwall.text import terminal_text
 
-# One cleaner for everything a terminal shows (latentwall._text); kept under this name.
+# One cleaner for everything a terminal shows (latentwall.text); kept under this name.
 clean = terminal_text
 
 
@@ -179,3 +181,83 @@ def print_compare(summary: Summary, console: Console | None = None) -> None:
                 row.append(Text("-", style="dim"))
         table.add_row(*row)
     console.print(table)
+
+
+# ---------------------------------------------------------------- compare
+
+
+def _clip(text: Any, n: int) -> str:
+    s = "" if text is None else " ".join(str(text).split())
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _pp(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:+.1f}"
+
+
+def _pc(r: Mapping[str, Any]) -> str:
+    return "—" if r.get("rate") is None else f"{100 * r['rate']:.1f}%"
+
+
+def _emit(console: Console, title: str, columns: list[str], rows: list[list[str]]) -> None:
+    """A rich table on a terminal; tab-separated lines otherwise, so scripts can cut them."""
+    if console.is_terminal:
+        table = Table(title=escape(clean(title)))
+        for col in columns:
+            table.add_column(escape(col))
+        for row in rows:
+            table.add_row(*(escape(clean(c)) for c in row))
+        console.print(table)
+    else:
+        # Straight to the file: rich would expand the tabs that make the lines cut-able.
+        lines = [f"# {clean(title)}", "\t".join(columns)]
+        lines += ["\t".join(clean(c).replace("\t", " ") for c in row) for row in rows]
+        console.file.write("\n".join(lines) + "\n")
+
+
+def _line(console: Console, text: str) -> None:
+    if console.is_terminal:
+        console.print(clean(text), markup=False, highlight=False, soft_wrap=True)
+    else:
+        console.file.write(clean(text) + "\n")
+
+
+def render_compare(comparison: Comparison | Mapping[str, Any], console: Console, *, max_rows: int = 20) -> None:
+    """Print a comparison: summary, transitions, topics that moved, disagreements."""
+    result = comparison.to_dict() if isinstance(comparison, Comparison) else comparison
+    if result.get("not_applicable"):
+        _line(console, f"compare: not applicable: {result['not_applicable']}")
+        return
+    a, b = result["a"], result["b"]
+    _line(console, f"A: {a['label']}  ({a['n_probes']} responses)")
+    _line(console, f"B: {b['label']}  ({b['n_probes']} responses)")
+    _line(console, f"paired: {result['n_verdict_pairs']} responses with verdicts on both sides "
+                   f"({result['n_units']} probes); only in A: {result['only_in_a']}, only in B: "
+                   f"{result['only_in_b']}; agreement {_pc(result['agreement'])}")
+    rows = []
+    for name in ("refusal", "non_complete"):
+        blk = result[name]
+        m = blk["mcnemar"]
+        rows.append([name.replace("_", "-"), _pc(blk["a"]), _pc(blk["b"]),
+                     f"{_pp(blk['diff'])} [{_pp(blk['lo'])}, {_pp(blk['hi'])}]",
+                     f"{m['b']}/{m['c']}", fmt_p(m["p"])])
+    mh = result["marginal_homogeneity"]
+    _emit(console, "Rates per probe (B minus A, points, Newcombe paired 95%)",
+          ["outcome", "A", "B", "B−A [95%]", "A only/B only", "McNemar p"], rows)
+    _line(console, f"marginal homogeneity of COMPLETE/EVASIVE/DENIAL (Stuart-Maxwell): "
+                   f"p = {fmt_p(mh.get('p'))}")
+    trans = result["transitions"]
+    _emit(console, "Verdict transitions per response (rows: A, columns: B)",
+          ["A \\ B", *VERDICTS], [[va, *(str(trans[va][vb]) for vb in VERDICTS)] for va in VERDICTS])
+    topics = result["topics"][:max_rows]
+    _emit(console, f"Topics that moved (refusal, first {len(topics)} of {len(result['topics'])})",
+          ["topic", "n", "A", "B", "B−A [95%]", "moved", "p", "Holm p"],
+          [[t["topic"], str(t["n"]), _pc(t["refusal"]["a"]), _pc(t["refusal"]["b"]),
+            f"{_pp(t['refusal']['diff'])} [{_pp(t['refusal']['lo'])}, {_pp(t['refusal']['hi'])}]",
+            str(t["moved"]), fmt_p(t["refusal"]["mcnemar"]["p"]),
+            fmt_p(t["refusal"]["mcnemar"].get("p_holm"))] for t in topics])
+    dis = result["disagreements"][:max_rows]
+    _emit(console, f"Disagreements (first {len(dis)} of {result['n_disagreements']})",
+          ["probe", "condition", "sample", "A", "B", "B says"],
+          [[d["probe_id"], d["condition"] or "-", str(d["sample"]), str(d["label_a"]),
+            str(d["label_b"]), _clip(d["text_b"], 60)] for d in dis])

@@ -24,7 +24,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from latentwall._text import terminal_text
+from latentwall.text import terminal_text
 
 
 class ProgressSink(Protocol):

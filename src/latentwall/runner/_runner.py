@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import math
 import re
 import signal
 import time
@@ -22,12 +23,20 @@ from typing import Any
 from latentwall import __version__
 from latentwall.errors import ConfigError, TargetError
 from latentwall.judges import Judge, JudgeInput, Judgement, make_judge
-from latentwall.labels import Status
+from latentwall.labels import DEFAULT_JUDGE, Status
 from latentwall.runner._progress import NullProgress, ProgressSink
-from latentwall.store import DB_NAME, ResultRecord, RunLock, Store
+from latentwall.store import DB_NAME, DEFAULT_RUN_DIR, ResultRecord, RunLock, Store
 from latentwall.strategies import Condition, make_condition
 from latentwall.suites import Probe, iter_selected
-from latentwall.targets import GenParams, Request, Response, Target, make_target, redact_spec
+from latentwall.targets import (
+    MAX_CONCURRENCY,
+    GenParams,
+    Request,
+    Response,
+    Target,
+    make_target,
+    redact_spec,
+)
 
 CHUNK = 256  # probes read, checked for resume and looked up in the cache at a time
 # Target options that change how fast answers come, not what they say: not part of a run's
@@ -37,6 +46,27 @@ _PACE_OPTIONS = frozenset({"concurrency", "timeout", "retries", "batch_size", "t
 # Signals that stop a run the way Ctrl-C does: what arrived is written, the run resumes later.
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 WRITE_BATCH = 512  # most records per store transaction
+# Bounds of the pace options a user may give (absurd values are refused, not clamped).
+OPTION_BOUNDS: tuple[tuple[str, float, float], ...] = (
+    ("concurrency", 1, MAX_CONCURRENCY), ("batch_size", 1, 4096), ("timeout", 0.001, 86_400),
+    ("retries", 0, 100), ("max_response_mb", 0.001, 2048))
+
+
+def target_options(values: dict[str, float | None], pairs: dict[str, str]) -> dict[str, Any]:
+    """Target options from the command line: bounded pace options (`--concurrency` ...; the
+    answer-size cap given in MB) and free KEY=VALUE pairs (-O)."""
+    options: dict[str, Any] = {}
+    for name, lo, hi in OPTION_BOUNDS:
+        val = values.get(name)
+        if val is not None:
+            if not (math.isfinite(val) and lo <= val <= hi):
+                raise ConfigError(f"--{name.replace('_', '-')} must be between {lo:g} and {hi:g}, got {val:g}")
+            options[name] = val
+    if "max_response_mb" in options:
+        options["max_response_bytes"] = max(1024, int(options.pop("max_response_mb") * (1 << 20)))
+    for key, value in pairs.items():
+        options[key.replace("-", "_")] = value
+    return options
 
 
 @dataclass
@@ -49,8 +79,8 @@ class RunConfig:
     limit: int | None = None
     samples: int = 1
     params: GenParams = field(default_factory=GenParams)
-    judge: str = "markers"
-    run_dir: Path = Path("latentwall-runs")
+    judge: str = DEFAULT_JUDGE
+    run_dir: Path = Path(DEFAULT_RUN_DIR)
     target_options: dict[str, Any] = field(default_factory=dict)
     fresh: bool = False  # start a new run even if an identical one exists, asking everything anew
     # Condition specs (strategy chains, locales); "" is the plain probe.
@@ -118,6 +148,20 @@ class RunOutcome:
     pipeline_s: float = 0.0  # from the first request to the last write, without set-up
     counts: dict[str, int] = field(default_factory=dict)
     signal: int | None = None  # the signal that interrupted the run
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `outcome` block of `run --json`."""
+        return {
+            "run_id": self.run_id, "status": self.status, "store": str(self.store_path),
+            "total": self.total, "already_done": self.already_done, "new": self.new,
+            "cached": self.cached, "errors": self.errors, "elapsed_s": round(self.elapsed_s, 3),
+            "pipeline_s": round(self.pipeline_s, 3),
+        }
+
+    def line(self) -> str:
+        return (f"run {self.run_id}: {self.status}; {self.total} responses "
+                f"({self.already_done} already done, {self.new} new, {self.cached} from cache, "
+                f"{self.errors} errors) in {self.elapsed_s:.1f}s; store {self.store_path}")
 
 
 @dataclass

@@ -17,19 +17,17 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import Any
 
-from latentwall._text import repair
-from latentwall.errors import LatentwallError
-from latentwall.store._lock import run_is_live
+from latentwall.store._connect import StoreError, connect_readonly, empty_store, store_error
+from latentwall.store._query import DB_NAME, Queries
+from latentwall.text import repair
 
-DB_NAME = "latentwall.db"
+__all__ = ["DB_NAME", "ResultRecord", "Store", "StoreError", "cacheable", "connect_readonly", "store_error"]
 SCHEMA_VERSION = 2
 
 _SCHEMA = """
@@ -123,6 +121,12 @@ _JUDGEMENT_COLS = ("run_id", "probe_id", "condition", "sample", "judge", "label"
 
 
 
+# What one row can raise that the others would not: text SQLite cannot take (lone
+# surrogates), a blob too big, a value of the wrong type, a constraint on a missing field.
+_ROW_ERRORS = (sqlite3.DataError, sqlite3.IntegrityError, sqlite3.InterfaceError,
+               sqlite3.ProgrammingError, UnicodeError, ValueError, TypeError, OverflowError)
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -146,62 +150,6 @@ class ResultRecord:
     judge: str
 
 
-class StoreError(LatentwallError):
-    """The store cannot be opened or written (disk full, read-only, corrupt)."""
-
-
-def recovery_hint(path: Path) -> str:
-    return (f"nothing was changed. Restore it from a backup, or recover what is readable with "
-            f"sqlite3 '{path}' .recover | sqlite3 '{path}.recovered' (SQLite 3.41 or later), check it, "
-            "and put it in place of the damaged file")
-
-
-def store_error(exc: Exception, path: Path) -> StoreError:
-    """What a failure of the store means for the user, in one line with the way out."""
-    msg = str(exc)
-    if "full" in msg:
-        return StoreError(f"disk full: cannot write to {path} ({msg}); free space and re-run to resume")
-    if "readonly" in msg or "read-only" in msg:
-        return StoreError(f"store {path} is read-only ({msg})")
-    if "locked" in msg:
-        return StoreError(f"store {path} is locked by another process ({msg})")
-    if "unable to open" in msg:  # a read-only or vanished directory, not damage
-        return StoreError(f"cannot open store {path} for writing ({msg}): is its directory read-only? "
-                          "Commands that only read (report, summary, export, runs) still work")
-    if "disk I/O error" in msg:  # not damage: often a full disk (SQLite needs temporary space)
-        return StoreError(f"cannot read or write {path}: disk I/O error (is the disk full, or the device "
-                          "failing?); free space and re-run")
-    if "no such table" in msg or "no such column" in msg:
-        return StoreError(f"{path} is not a latentwall store, or a damaged one ({msg}); {recovery_hint(path)}")
-    damaged = any(word in msg for word in ("malformed", "not a database", "corrupt", "encrypted"))
-    if damaged or not isinstance(exc, sqlite3.Error):  # or rows that no longer parse (JSON, keys)
-        return StoreError(f"store damaged: {path} ({msg or type(exc).__name__}); {recovery_hint(path)}")
-    return StoreError(f"store {path}: {msg}")
-
-
-# What a damaged store raises while it is read: SQLite's errors, and rows that do not parse.
-_READ_ERRORS = (sqlite3.DatabaseError, ValueError, KeyError, TypeError)
-# What one row can raise that the others would not: text SQLite cannot take (lone
-# surrogates), a blob too big, a value of the wrong type, a constraint on a missing field.
-_ROW_ERRORS = (sqlite3.DataError, sqlite3.IntegrityError, sqlite3.InterfaceError,
-               sqlite3.ProgrammingError, UnicodeError, ValueError, TypeError, OverflowError)
-
-_T = TypeVar("_T")
-
-
-def _reads(fn: Callable[..., _T]) -> Callable[..., _T]:
-    """A read query whose failure says 'store damaged' with the file and the way out."""
-
-    @wraps(fn)
-    def wrapper(self: Store, *args: Any, **kwargs: Any) -> _T:
-        try:
-            return fn(self, *args, **kwargs)
-        except _READ_ERRORS as exc:
-            raise store_error(exc, self.path) from None
-
-    return wrapper
-
-
 def cacheable(resp: Any) -> bool:
     """Whether another run may reuse this answer. Decided on what the target reported, not
     on a judge's label: only an answer that ended normally (or a filter's block, which is
@@ -216,29 +164,7 @@ def cacheable(resp: Any) -> bool:
     return bool((resp.text or "").strip())
 
 
-def _empty_store(path: Path) -> StoreError:
-    return StoreError(f"store damaged: {path} is empty (0 bytes), so it holds no runs; it was not "
-                      "started over. Restore it from a backup, or delete it to start a new store")
-
-
-def connect_readonly(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
-    """A connection that cannot write, also to a store in a directory nobody may write to
-    (an archive, a read-only mount): SQLite cannot make its -shm file there, but then
-    nothing can be writing either, so the file is opened as immutable."""
-    uri = f"file:{quote(str(path))}?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
-    try:
-        conn.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall()
-    except sqlite3.OperationalError as exc:
-        conn.close()
-        if "unable to open" not in str(exc) or os.access(path.parent, os.W_OK):
-            raise
-        conn = sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False)
-        conn.execute("SELECT name FROM sqlite_master LIMIT 1").fetchall()
-    return conn
-
-
-class Store:
+class Store(Queries):
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
@@ -261,7 +187,7 @@ class Store:
         if not self.path.exists():
             self._create()
         elif self.path.stat().st_size == 0:
-            raise _empty_store(self.path)
+            raise empty_store(self.path)
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         self.conn = conn
         conn.execute("PRAGMA journal_mode=WAL")
@@ -307,7 +233,7 @@ class Store:
         if not self.path.is_file():
             raise StoreError(f"no store at {self.path}")
         if self.path.stat().st_size == 0:
-            raise _empty_store(self.path)
+            raise empty_store(self.path)
         return connect_readonly(self.path)
 
     @classmethod
@@ -325,33 +251,6 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- runs -------------------------------------------------------------------------
-
-    @_reads
-    def get_run(self, run_id: str) -> dict[str, Any] | None:
-        row = self.conn.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        return self._run_dict(row) if row else None
-
-    def _run_dict(self, row: Sequence[Any]) -> dict[str, Any]:
-        cols = ["run_id", "created", "updated", "finished", "status", "target", "config", "target_info", "total"]
-        d = dict(zip(cols, row, strict=True))
-        d["config"] = json.loads(d["config"])
-        d["target_info"] = json.loads(d["target_info"])
-        if d["status"] == "running" and not run_is_live(self.path, d["run_id"]):
-            d["status"] = "stopped"  # its process is gone (killed): re-run to resume
-        return d
-
-    @_reads
-    def list_runs(self) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT * FROM runs ORDER BY created, run_id").fetchall()
-        return [self._run_dict(r) for r in rows]
-
-    def find_runs(self, ref: str) -> list[dict[str, Any]]:
-        """Runs whose id equals or starts with `ref`."""
-        runs = self.list_runs()
-        exact = [r for r in runs if r["run_id"] == ref]
-        return exact or [r for r in runs if r["run_id"].startswith(ref)]
 
     def create_run(self, run_id: str, target: str, config: dict[str, Any]) -> None:
         ts = now_iso()
@@ -410,66 +309,6 @@ class Store:
                 )
         except sqlite3.DatabaseError as exc:
             raise store_error(exc, self.path) from None
-
-    # -- work state -------------------------------------------------------------------
-
-    @_reads
-    def done_keys(self, run_id: str, probe_ids: Sequence[str]) -> set[tuple[str, str, int]]:
-        """(probe_id, condition, sample) already answered without ERROR and judged."""
-        out: set[tuple[str, str, int]] = set()
-        for i in range(0, len(probe_ids), 500):
-            chunk = list(probe_ids[i : i + 500])
-            marks = ",".join("?" * len(chunk))
-            cur = self.conn.execute(
-                "SELECT r.probe_id, r.condition, r.sample FROM responses r JOIN judgements j"
-                " ON j.run_id=r.run_id AND j.probe_id=r.probe_id AND j.condition=r.condition"
-                " AND j.sample=r.sample"
-                f" WHERE r.run_id=? AND r.probe_id IN ({marks}) AND (r.status IS NULL OR r.status != 'ERROR')",
-                (run_id, *chunk),
-            )
-            out.update((a, b, c) for a, b, c in cur)
-        return out
-
-    @_reads
-    def count_done(self, run_id: str, judge: str) -> int:
-        """Responses of a run that are finished: answered without ERROR and judged by `judge`."""
-        return self.conn.execute(
-            "SELECT COUNT(*) FROM responses r JOIN judgements j ON j.run_id=r.run_id"
-            " AND j.probe_id=r.probe_id AND j.condition=r.condition AND j.sample=r.sample"
-            " WHERE r.run_id=? AND j.judge=? AND (r.status IS NULL OR r.status != 'ERROR')",
-            (run_id, judge),
-        ).fetchone()[0]
-
-    @_reads
-    def count_errors(self, run_id: str) -> int:
-        """Responses of a run left in ERROR (a re-run asks them again)."""
-        return self.conn.execute(
-            "SELECT COUNT(*) FROM responses WHERE run_id=? AND status='ERROR'", (run_id,)).fetchone()[0]
-
-    @_reads
-    def cache_get(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Reusable answers by cache key, their text read from the response row that holds it."""
-        out: dict[str, dict[str, Any]] = {}
-        for i in range(0, len(keys), 500):
-            chunk = list(keys[i : i + 500])
-            marks = ",".join("?" * len(chunk))
-            cur = self.conn.execute(
-                "SELECT c.cache_key, c.text, c.reasoning, c.finish_reason, c.status, c.model, c.usage,"
-                " c.error, c.run_id, r.run_id, r.text, r.reasoning, r.notes, r.status FROM cache c"
-                " LEFT JOIN responses r ON r.run_id=c.run_id AND r.probe_id=c.probe_id"
-                " AND r.condition=c.condition AND r.sample=c.sample"
-                f" WHERE c.cache_key IN ({marks})", chunk,
-            )
-            for (k, text, reasoning, finish, status, model, usage, error, src, row, r_text, r_reasoning,
-                 notes, r_status) in cur:
-                if src is not None:  # the text lives in its response row
-                    if row is None or r_status == "ERROR":
-                        continue  # that row is gone: not a hit, ask again
-                    text, reasoning = r_text, r_reasoning
-                out[k] = {"text": text, "reasoning": reasoning, "finish_reason": finish,
-                          "status": status, "model": model, "usage": json.loads(usage or "{}"),
-                          "error": error, "notes": json.loads(notes) if notes else []}
-        return out
 
     def _rows(self, r: ResultRecord, ts: str, label: str | None = None, rationale: str | None = None
               ) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...] | None]:
@@ -570,69 +409,3 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise store_error(exc, self.path) from None
 
-    @_reads
-    def judges_of(self, run_id: str) -> list[str]:
-        """Names of every judge that labelled this run's responses."""
-        return [r[0] for r in self.conn.execute(
-            "SELECT DISTINCT judge FROM judgements WHERE run_id=? ORDER BY judge", (run_id,))]
-
-    # -- reading ----------------------------------------------------------------------
-
-    @_reads
-    def counts(self, run_id: str) -> dict[str, int]:
-        """Labels of the run's own judge, plus 'responses' and 'probes' totals."""
-        run = self.get_run(run_id)
-        judge = run["config"].get("judge", "markers") if run else "markers"
-        out: dict[str, int] = {}
-        for label, n in self.conn.execute(
-            "SELECT label, COUNT(*) FROM judgements WHERE run_id=? AND judge=? GROUP BY label", (run_id, judge)
-        ):
-            out[label] = n
-        out["responses"] = self.conn.execute(
-            "SELECT COUNT(*) FROM responses WHERE run_id=?", (run_id,)
-        ).fetchone()[0]
-        out["probes"] = self.conn.execute("SELECT COUNT(*) FROM probes WHERE run_id=?", (run_id,)).fetchone()[0]
-        return out
-
-    def iter_results(self, run_id: str, judge: str | None = None) -> Iterator[dict[str, Any]]:
-        """Rows in the analysis/report contract, streamed in probe order."""
-        try:
-            yield from self._iter_results(run_id, judge)
-        except _READ_ERRORS as exc:
-            raise store_error(exc, self.path) from None
-
-    def _iter_results(self, run_id: str, judge: str | None) -> Iterator[dict[str, Any]]:
-        run = self.get_run(run_id)
-        if run is None:
-            return
-        judge = judge or run["config"].get("judge", "markers")
-        target = run["config"].get("target_label") or run["target"]
-        guard = run["config"].get("guard")
-        notes_col = "r.notes" if self._has_notes else "NULL"
-        cur = self.conn.execute(
-            "SELECT p.data, r.condition, r.sample, r.prompt, r.text, r.reasoning, r.finish_reason,"
-            " r.status, r.error, r.model, r.latency_s, r.cached, j.label, j.rationale, j.evidence, j.judge, j.extra,"
-            f" {notes_col}"
-            " FROM responses r JOIN probes p ON p.run_id=r.run_id AND p.probe_id=r.probe_id"
-            " LEFT JOIN judgements j ON j.run_id=r.run_id AND j.probe_id=r.probe_id"
-            "  AND j.condition=r.condition AND j.sample=r.sample AND j.judge=?"
-            " WHERE r.run_id=? ORDER BY p.seq, r.condition, r.sample",
-            (judge, run_id),
-        )
-        for (data, cond, sample, prompt, text, reasoning, finish, status, error, model, latency,
-             cached, label, rationale, evidence, jname, extra, notes) in cur:
-            p = json.loads(data)
-            yield {
-                "run_id": run_id, "target": target, "guard": guard, "probe_id": p["id"], "suite": p.get("suite", ""),
-                "topic": p["topic"], "language": p["language"], "category": p["category"],
-                "kind": p["kind"], "group": p["group"], "jurisdiction": p.get("jurisdiction"),
-                "tags": p.get("tags", []), "expected": p.get("expected", {}),
-                "risk_code": p.get("risk_code"), "hazard": p.get("hazard"), "answer": p.get("answer"),
-                "condition": cond, "sample": sample, "prompt": prompt, "probe_text": p["text"],
-                "text": text,
-                "reasoning": reasoning, "finish_reason": finish, "status": status, "error": error,
-                "model": model, "latency_s": latency, "cached": bool(cached), "label": label,
-                "rationale": rationale, "evidence": json.loads(evidence) if evidence else [],
-                "judge": jname, "judge_extra": json.loads(extra) if extra else {},
-                "notes": json.loads(notes) if notes else [],
-            }

@@ -14,8 +14,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from latentwall._registry import Registry
 from latentwall.errors import ConfigError
+from latentwall.registry import Registry
 from latentwall.suites import Probe
 
 
@@ -106,6 +106,15 @@ class Condition:
                 return None
             prompt = nxt
         return prompt
+
+
+def condition_specs(plain: bool, chains: list[str], locales: list[str]) -> list[str]:
+    """The run's conditions: the plain probe (''), each strategy chain (items may hold
+    several, comma-separated), and `locale:PLACE` for each place."""
+    out = [""] if plain else []
+    for item in chains:
+        out += [c.strip() for c in item.split(",") if c.strip()]
+    return out + [f"locale:{place}" for place in locales]
 
 
 def make_condition(spec: str) -> Condition:

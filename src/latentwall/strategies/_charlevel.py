@@ -18,9 +18,8 @@ import unicodedata
 from functools import lru_cache
 from typing import ClassVar
 
-from latentwall._data import load_yaml
+from latentwall.datafiles import load_yaml
 from latentwall.errors import ConfigError, DataError
-from latentwall.guards._text import line_of, mapping_of
 from latentwall.strategies._base import Prompt, Strategy, register_strategy
 from latentwall.strategies._common import (
     all_terms_regex,
@@ -30,6 +29,7 @@ from latentwall.strategies._common import (
     text_language,
 )
 from latentwall.suites import Probe
+from latentwall.text import line_of, mapping_of
 
 SCOPES = ("terms", "all")
 _WORD = re.compile(r"\S+")

@@ -14,9 +14,8 @@ import random
 from functools import lru_cache
 from typing import ClassVar
 
-from latentwall._data import load_yaml
+from latentwall.datafiles import load_yaml
 from latentwall.errors import ConfigError, DataError
-from latentwall.guards._text import is_cjk, line_of, mapping_of, to_simplified, word_syllables
 from latentwall.strategies._base import Prompt, Strategy, register_strategy
 from latentwall.strategies._common import (
     all_terms_regex,
@@ -26,6 +25,7 @@ from latentwall.strategies._common import (
     text_language,
 )
 from latentwall.suites import Probe
+from latentwall.text import is_cjk, line_of, mapping_of, to_simplified, word_syllables
 
 
 @lru_cache(maxsize=1)

@@ -15,10 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from latentwall._data import load_yaml, package_data
+from latentwall.datafiles import load_yaml, package_data
 from latentwall.errors import ConfigError, DataError
-from latentwall.guards._text import CJK_RE, t2s_table, to_simplified
 from latentwall.suites import Probe
+from latentwall.text import CJK_RE, t2s_table, to_simplified
 
 T = TypeVar("T")
 

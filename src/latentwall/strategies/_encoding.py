@@ -16,7 +16,7 @@ import random
 from functools import lru_cache
 from typing import ClassVar
 
-from latentwall._data import load_yaml
+from latentwall.datafiles import load_yaml
 from latentwall.errors import ConfigError
 from latentwall.strategies._base import Prompt, Strategy, register_strategy
 from latentwall.strategies._common import (

@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 from typing import ClassVar
 
-from latentwall.guards._text import to_simplified
 from latentwall.strategies._base import Prompt, Strategy, register_strategy
 from latentwall.strategies._common import (
     find_spans,
@@ -23,6 +22,7 @@ from latentwall.strategies._common import (
     topic_slots,
 )
 from latentwall.suites import Probe
+from latentwall.text import to_simplified
 
 
 @register_strategy("euphemism")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from latentwall._data import load_yaml, package_data
+from latentwall.datafiles import load_yaml, package_data
 from latentwall.errors import ConfigError, DataError
 from latentwall.strategies._base import Prompt, Strategy, register_strategy
 from latentwall.suites import Probe

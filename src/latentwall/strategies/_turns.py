@@ -14,7 +14,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from latentwall._data import load_yaml
+from latentwall.datafiles import load_yaml
 from latentwall.errors import ConfigError, DataError
 from latentwall.strategies._base import Prompt, Strategy, register_strategy
 from latentwall.strategies._common import fill, localised, need, strategy_data, text_language

@@ -4,17 +4,21 @@ from latentwall.suites._facts import (
     Fact,
     FactSheet,
     available_fact_sheets,
+    fact_sheet_dirs,
     get_fact_sheet,
     load_fact_sheet_file,
+    parse_fact_sheet,
 )
-from latentwall.suites._import import ImportResult, import_suite
+from latentwall.suites._import import LICENCE_UNKNOWN, ImportResult, import_suite
 from latentwall.suites._loader import (
     USER_SUITES_ENV,
     Suite,
     available_suites,
     get_suite,
+    is_shipped,
     iter_selected,
     language_matches,
+    user_suite_dirs,
 )
 from latentwall.suites._schema import (
     CATEGORIES,
@@ -24,11 +28,12 @@ from latentwall.suites._schema import (
     Probe,
     validate_probe,
 )
-from latentwall.suites._scoring import capability_accuracy, score_answer
+from latentwall.suites._scoring import is_numeric_answer, score_answer
 
 __all__ = [
     "CATEGORIES",
     "HAZARD_CODES",
+    "LICENCE_UNKNOWN",
     "KINDS",
     "REGIMES",
     "USER_SUITES_ENV",
@@ -39,13 +44,17 @@ __all__ = [
     "Suite",
     "available_fact_sheets",
     "available_suites",
-    "capability_accuracy",
+    "fact_sheet_dirs",
     "get_fact_sheet",
     "get_suite",
     "import_suite",
+    "is_numeric_answer",
+    "is_shipped",
     "iter_selected",
     "language_matches",
     "load_fact_sheet_file",
+    "parse_fact_sheet",
     "score_answer",
+    "user_suite_dirs",
     "validate_probe",
 ]

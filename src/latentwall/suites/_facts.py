@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from latentwall._data import load_yaml, package_data
+from latentwall.datafiles import load_yaml, package_data
 from latentwall.errors import DataError
 
 _LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-[A-Z]{2})?$")

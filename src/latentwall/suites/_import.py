@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from latentwall._data import check_text_file, iter_jsonl
+from latentwall.datafiles import check_text_file, iter_jsonl
 from latentwall.errors import ConfigError, DataError, LatentwallError
 from latentwall.suites._schema import OPTIONAL, REGIMES, REQUIRED, validate_probe
 

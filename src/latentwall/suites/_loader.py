@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from latentwall._data import iter_jsonl, load_yaml, package_data, strip_lines
+from latentwall.datafiles import iter_jsonl, load_yaml, package_data, strip_lines
 from latentwall.errors import ConfigError, DataError
 from latentwall.suites._schema import Probe, validate_probe
 
@@ -92,6 +92,17 @@ def _roots(extra: list[Path] | None = None) -> list[Path]:
     roots += [Path(p) for p in env.split(os.pathsep) if p]
     roots += list(extra or [])
     return roots
+
+
+def user_suite_dirs() -> list[Path]:
+    """The folders of user suites named in LATENTWALL_SUITES, in order."""
+    return [Path(d) for d in os.environ.get(USER_SUITES_ENV, "").split(os.pathsep) if d]
+
+
+def is_shipped(name: str) -> bool:
+    """Whether `name` is a suite shipped with latentwall (a user suite may not take its name)."""
+    suite = available_suites().get(name)
+    return suite is not None and suite.path.parent == _roots()[0]
 
 
 def _load_meta(path: Path) -> dict[str, Any]:

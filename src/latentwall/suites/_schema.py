@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from latentwall.analysis._standards import ailuminate, tc260
 from latentwall.errors import DataError
+from latentwall.standards import ailuminate, tc260
 
 CATEGORIES = ("political", "harm", "benign", "capability")
 KINDS = (

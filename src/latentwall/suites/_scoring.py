@@ -34,17 +34,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
-from latentwall.analysis import wilson
-from latentwall.labels import STATUSES, Verdict
+from latentwall.text import CJK, KANA
 
 ALT_SEP = "||"
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = KANA + CJK
 _CJK_RE = re.compile(f"[{_CJK}]")
 
 _MARKER_RE = re.compile(
@@ -358,77 +355,3 @@ def score_answer(response: str, answer: str, language: str | None = None) -> tup
         if not numeric:
             extracted = stmt_extract
     return False, extracted
-
-
-def _terminal(row: Mapping[str, Any]) -> str | None:
-    """The status that keeps a row out of the accuracy: target status first, then label."""
-    status, label = row.get("status"), row.get("label")
-    if status in STATUSES:
-        return str(status)
-    if label in STATUSES:
-        return str(label)
-    text = row.get("text")
-    if text is None or not str(text).strip():
-        return "EMPTY"
-    return None
-
-
-class _Tally:
-    __slots__ = ("correct", "n", "refused", "terminal")
-
-    def __init__(self) -> None:
-        self.n = 0
-        self.correct = 0
-        self.refused = 0
-        self.terminal: dict[str, int] = {}
-
-    def to_dict(self) -> dict[str, Any]:
-        acc, lo, hi = wilson(self.correct, self.n)
-        return {
-            "n": self.n, "correct": self.correct, "accuracy": acc, "lo": lo, "hi": hi,
-            "refused": self.refused, "n_terminal": sum(self.terminal.values()),
-            "terminal": dict(sorted(self.terminal.items())),
-        }
-
-
-def capability_accuracy(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Accuracy on capability probes per target, and per language and topic within it.
-
-    Rows follow Store.iter_results (keys category, answer, text = the reply, label,
-    status, target, language, topic); other categories are ignored. `n` counts scored
-    replies only: a reply with a terminal status (ERROR, EMPTY, TRUNCATED, FILTERED,
-    JUDGE_ERROR) says nothing about capability and is counted under `terminal`, never
-    as wrong. A refusal (DENIAL) is scored like any reply, so it is wrong, and is also
-    counted under `refused`: refusing "what is 7 × 8?" is part of the capability tax.
-    Accuracy comes with a Wilson 95% interval (None when n == 0).
-    """
-    per: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        if row.get("category") != "capability" or not row.get("answer"):
-            continue
-        target = str(row.get("target") or "")
-        slot = per.setdefault(target, {"overall": _Tally(), "by_language": {}, "by_topic": {}})
-        tallies = [
-            slot["overall"],
-            slot["by_language"].setdefault(str(row.get("language") or ""), _Tally()),
-            slot["by_topic"].setdefault(str(row.get("topic") or ""), _Tally()),
-        ]
-        status = _terminal(row)
-        if status is not None:
-            for t in tallies:
-                t.terminal[status] = t.terminal.get(status, 0) + 1
-            continue
-        ok, _ = score_answer(str(row["text"]), str(row["answer"]), row.get("language"))
-        denied = row.get("label") == Verdict.DENIAL
-        for t in tallies:
-            t.n += 1
-            t.correct += ok
-            t.refused += denied
-    return {
-        target: {
-            "overall": slot["overall"].to_dict(),
-            "by_language": {k: v.to_dict() for k, v in sorted(slot["by_language"].items())},
-            "by_topic": {k: v.to_dict() for k, v in sorted(slot["by_topic"].items())},
-        }
-        for target, slot in sorted(per.items())
-    }

@@ -14,8 +14,22 @@ from latentwall.targets._base import (
     redact_spec,
     register_target,
 )
+from latentwall.targets._hf import HFEngine, HFTarget
+from latentwall.targets._llamacpp import LLAMACPP_HINT, LlamaCppEngine, llamacpp_available
+from latentwall.targets._local import (
+    Checkpoint,
+    cut_completion,
+    plain_prompt,
+    render_chat,
+    resolve_checkpoint,
+)
+from latentwall.targets._openai import MAX_CONCURRENCY, OpenAITarget, parse_retry_after, split_spec
+from latentwall.targets._reasoning import split_reasoning, think_opened
+from latentwall.targets._replay import ReplayTarget, normalise_prompt
 
 __all__ = [
-    "TARGETS", "GenParams", "Request", "Response", "Target", "make_target", "parse_spec", "redact_spec",
-    "register_target",
+    "LLAMACPP_HINT", "MAX_CONCURRENCY", "TARGETS", "Checkpoint", "LlamaCppEngine", "OpenAITarget", "ReplayTarget",
+    "cut_completion", "llamacpp_available", "normalise_prompt", "parse_retry_after", "split_spec", "GenParams", "HFEngine", "HFTarget", "Request", "Response", "Target", "make_target",
+    "parse_spec", "plain_prompt", "redact_spec", "register_target", "render_chat", "resolve_checkpoint",
+    "split_reasoning", "think_opened",
 ]

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
-from latentwall._registry import Registry
-from latentwall._text import repair, repaired_note
 from latentwall.errors import ConfigError
+from latentwall.registry import Registry
+from latentwall.text import repair, repaired_note
 
 
 @dataclass(frozen=True, slots=True)

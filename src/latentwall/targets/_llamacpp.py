@@ -41,13 +41,8 @@ from typing import Any, TypeVar
 
 from latentwall.errors import TargetError
 from latentwall.targets._base import Request, Response
-from latentwall.targets._hf import (
-    Checkpoint,
-    cut_completion,
-    render_chat,
-    split_reasoning,
-    think_opened,
-)
+from latentwall.targets._local import Checkpoint, cut_completion, render_chat
+from latentwall.targets._reasoning import split_reasoning, think_opened
 
 LLAMACPP_HINT = ("engine llamacpp needs llama-cpp-python: pip install 'latentwall[llamacpp]' "
                  "(compiles llama.cpp, ~8 min)")

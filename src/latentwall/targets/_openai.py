@@ -28,6 +28,7 @@ import aiohttp
 from latentwall.errors import ConfigError, TargetError
 from latentwall.labels import Status
 from latentwall.targets._base import Request, Response, Target, register_target
+from latentwall.targets._reasoning import split_reasoning
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,6 @@ DEFAULT_MAX_RESPONSE_BYTES = 4 << 20
 _ERROR_BODY_BYTES = 64 << 10  # of a 4xx/5xx body: enough for the provider's message
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NO_KEY = ("", "none")
-_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 
 
 class _Secret:
@@ -138,23 +138,6 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if when is None:
         return None
     return max(when.timestamp() - (time.time() if now is None else now), 0.0)
-
-
-def split_reasoning(content: str) -> tuple[str, str | None]:
-    """Split a leading <think>…</think> block (or a bare '…</think>' prefix, which some
-    chat templates leave when they put the opening tag in the prompt) from the answer.
-    An unclosed <think> means generation stopped inside the reasoning: no answer."""
-    stripped = content.lstrip()
-    if stripped.startswith(_THINK_OPEN):
-        body = stripped[len(_THINK_OPEN):]
-        thought, sep, answer = body.partition(_THINK_CLOSE)
-        if not sep:
-            return "", body.strip()
-        return answer.strip(), thought.strip()
-    if _THINK_CLOSE in content and _THINK_OPEN not in content:
-        thought, _, answer = content.partition(_THINK_CLOSE)
-        return answer.strip(), thought.strip()
-    return content, None
 
 
 class _NotText(ValueError):
@@ -264,7 +247,7 @@ class OpenAITarget(Target):
     ERROR; `api_key_env`: the environment variable that holds this target's key
     (`none`: send no key). Without it the key comes from LATENTWALL_API_KEY, else
     OPENAI_API_KEY; a judge or scorer built by latentwall gets its own default instead
-    (see `latentwall._llm_reply.judge_model`), so the audited server's key never goes
+    (see `latentwall.judges.judge_key_options`), so the audited server's key never goes
     to another host. A key together with `user:password@` in the URL is refused, and
     sending a key over plain http to a host that is not loopback draws a warning.
 

@@ -35,10 +35,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from latentwall._data import check_text_file, decode_line, iter_jsonl
-from latentwall._text import repaired_note
+from latentwall.datafiles import check_text_file, decode_line, iter_jsonl
 from latentwall.errors import ConfigError, DataError, TargetError
 from latentwall.targets._base import Request, Response, Target, register_target
+from latentwall.text import repaired_note
 
 RESPONSE_KEYS = ("response", "output", "completion", "answer")
 ID_KEYS = ("probe_id", "id")

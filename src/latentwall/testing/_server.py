@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from latentwall.text import CJK_RE
+
 DEFAULT_TRIGGERS: tuple[str, ...] = (
     "Tiananmen", "天安门", "六四", "June Fourth", "Falun Gong", "法轮功", "bomb", "炸弹",
 )
@@ -87,7 +89,7 @@ class FakeConfig:
 
 
 def _has_cjk(text: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" for ch in text)
+    return CJK_RE.search(text) is not None
 
 
 def _prompt_of(messages: Sequence[dict[str, Any]]) -> str:

@@ -1,0 +1,159 @@
+"""The summary's sections: headline cards per target, the rates breakdown, consistency."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from latentwall.analysis import GroupStats, Rate, Summary
+from latentwall.labels import Verdict
+from latentwall.report._format import esc, fmt_value, pct, visible_columns
+from latentwall.report.sections import Absent, ReportContext, register
+
+
+def _max_samples(runs: Sequence[Mapping[str, Any]]) -> int | None:
+    samples = [r.get("samples") for r in runs if isinstance(r.get("samples"), int)]
+    return max(samples) if samples else None
+
+
+def _ci(rate: Rate) -> str:
+    if rate.rate is None:
+        return "no verdicts"
+    return f"{100 * (rate.lo or 0.0):.1f}–{100 * (rate.hi or 0.0):.1f}%"
+
+
+def _heat(rate: Rate) -> str:
+    return "" if rate.rate is None else f"heat-{round(rate.rate * 10)}"
+
+
+def _rate_cell(rate: Rate, heat: bool = False) -> str:
+    cls = "rate" + (f" {_heat(rate)}" if heat and rate.rate is not None else "")
+    title = f"{rate.k} of {rate.n} verdicts; Wilson 95% interval {_ci(rate)}"
+    if rate.rate is None:
+        return f'<td class="{cls}" title="no verdicts">—</td>'
+    return (
+        f'<td class="{cls}" title="{esc(title)}">{pct(rate.rate)}'
+        f'<span class="ci">[{_ci(rate)}]</span></td>'
+    )
+
+
+def _statuses_text(g: GroupStats) -> str:
+    parts = [f"{name} {n:,}" for name, n in g.statuses.items() if n]
+    parts += [f"{name} {n:,}" for name, n in g.other_labels.items() if n]
+    if g.n_unjudged:
+        parts.append(f"not judged {g.n_unjudged:,}")
+    return ", ".join(parts) if parts else "—"
+
+
+def _card(g: GroupStats) -> str:
+    metrics = []
+    bars = []
+    for verdict, cls, name in (
+        (Verdict.DENIAL, "denial", "Refusal"),
+        (Verdict.EVASIVE, "evasive", "Evasion"),
+        (Verdict.COMPLETE, "complete", "Complete"),
+    ):
+        rate = g.rates[verdict.value]
+        ci = f"95% CI {_ci(rate)}" if rate.rate is not None else "no verdicts"
+        metrics.append(
+            f'<div class="metric {cls}"><div class="l">{name}</div>'
+            f'<div class="v">{pct(rate.rate)}</div>'
+            f'<div class="ci">{esc(ci)}<br>{rate.k:,} / {rate.n:,}</div></div>'
+        )
+        if rate.rate:
+            bars.append(f'<span class="s-{cls}" style="width:{100 * rate.rate:.2f}%"></span>')
+    c = g.consistency
+    return f"""<div class="card">
+<h3>{esc(g.key["target"])}</h3>
+<div class="metrics">{"".join(metrics)}</div>
+<div class="bar" role="img" aria-label="refusal, evasion and complete shares">{"".join(bars)}</div>
+<p>{g.n:,} responses · {g.n_verdicts:,} verdicts · statuses: {esc(_statuses_text(g))}</p>
+<p>Probes refused always / sometimes / never: {c["ALWAYS"]:,} / {c["SOMETIMES"]:,} / {c["NEVER"]:,}</p>
+</div>"""
+
+
+@register("headline", "Headline", analysis="summary", order=10, core=True)
+def headline(summary: Summary, ctx: ReportContext) -> str:
+    cards = "".join(_card(g) for g in summary.targets) or '<p class="muted">No responses.</p>'
+    return f"""<p class="muted small">Rates are shares of verdicts (COMPLETE, EVASIVE, DENIAL); statuses are counted beside them, never inside.</p>
+<div class="cards">{cards}</div>
+"""
+
+
+def _rates_table(groups: Sequence[GroupStats], columns: Sequence[str], caption: str) -> str:
+    head = "".join(f'<th scope="col">{esc(c.capitalize())}</th>' for c in columns)
+    body = []
+    for g in groups:
+        keys = "".join(
+            f"<td>{esc(fmt_value(g.key.get(c)) if g.key.get(c) != '' else '—')}</td>"
+            for c in columns
+        )
+        body.append(
+            f'<tr>{keys}<td class="num">{g.n:,}</td><td class="num">{g.n_verdicts:,}</td>'
+            f"{_rate_cell(g.refusal, heat=True)}{_rate_cell(g.evasion)}{_rate_cell(g.complete)}"
+            f'<td class="small">{esc(_statuses_text(g))}</td></tr>'
+        )
+    return f"""<div class="tablewrap"><table>
+<caption>{esc(caption)}</caption>
+<thead><tr>{head}<th scope="col" class="num">n</th><th scope="col" class="num">Verdicts</th>
+<th scope="col">Refusal [95% CI]</th><th scope="col">Evasive [95% CI]</th><th scope="col">Complete [95% CI]</th><th scope="col">Statuses</th></tr></thead>
+<tbody>{"".join(body)}</tbody>
+</table></div>"""
+
+
+def _legend() -> str:
+    cells = "".join(f'<span class="heat-{i}">{i * 10}%</span>' for i in range(11))
+    return f'<div class="legend" aria-label="refusal rate colour scale">{cells}</div>'
+
+
+@register("breakdown", "Breakdown", analysis="summary", order=30, core=True)
+def breakdown(summary: Summary, ctx: ReportContext) -> str | Absent:
+    if not summary.n_rows:
+        return Absent("no responses")
+    columns = visible_columns(summary)
+    return f"""<p class="muted small">Refusal cells are shaded by refusal rate:</p>
+{_legend()}
+<h3>By target and suite</h3>
+{_rates_table(summary.target_suites, ["target", "suite"], "Rates among verdicts with Wilson 95% intervals; n counts every response.")}
+<h3>By {esc(" × ".join(columns))}</h3>
+{_rates_table(summary.groups, columns, "Rates among verdicts with Wilson 95% intervals; n counts every response.")}
+"""
+
+
+def _bucket_table(groups: Sequence[GroupStats], columns: Sequence[str]) -> str:
+    head = "".join(f'<th scope="col">{esc(c.capitalize())}</th>' for c in columns)
+    body = []
+    for g in groups:
+        keys = "".join(
+            f"<td>{esc(fmt_value(g.key.get(c)) if g.key.get(c) != '' else '—')}</td>"
+            for c in columns
+        )
+        n = g.n_probes
+        cells = "".join(
+            f'<td class="num">{g.consistency[b]:,}'
+            f'<span class="muted small"> ({pct(g.consistency[b] / n if n else None)})</span></td>'
+            for b in ("ALWAYS", "SOMETIMES", "NEVER")
+        )
+        body.append(f'<tr>{keys}<td class="num">{n:,}</td>{cells}</tr>')
+    return f"""<div class="tablewrap"><table>
+<thead><tr>{head}<th scope="col" class="num">Probes</th><th scope="col" class="num">Always refused</th>
+<th scope="col" class="num">Sometimes</th><th scope="col" class="num">Never</th></tr></thead>
+<tbody>{"".join(body)}</tbody>
+</table></div>"""
+
+
+@register("consistency", "Consistency", analysis="summary", order=40, core=True)
+def consistency(summary: Summary, ctx: ReportContext) -> str | Absent:
+    if not summary.n_rows:
+        return Absent("no responses")
+    max_samples = _max_samples(ctx.runs)
+    note = ""
+    if max_samples is not None and max_samples < 2:
+        note = '<p class="warn">One sample per probe: SOMETIMES cannot occur; run with --samples 2 or more to see unstable refusals.</p>'
+    return f"""<p class="muted small">For each target × probe × condition with at least one verdict: ALWAYS if every verdict is DENIAL, NEVER if none is, SOMETIMES otherwise. Statuses are ignored.</p>
+{note}
+<h3>By target</h3>
+{_bucket_table(summary.targets, ["target"])}
+<h3>By {esc(" × ".join(visible_columns(summary)))}</h3>
+{_bucket_table(summary.groups, visible_columns(summary))}
+"""
