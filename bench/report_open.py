@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from latentwall.report import write_report
-from latentwall.testing import write_synthetic_run
 from latentwall.store import Store
+from latentwall.testing import write_synthetic_run
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

@@ -20,8 +20,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from latentwall.testing import write_synthetic_run
 from latentwall.store import Store
+from latentwall.testing import write_synthetic_run
 
 STEPS = (1_000, 5_000, 10_000, 20_000, 30_000, 40_000, 50_000)
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import io
 import json
 import time
-from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from _helpers import TESTS
 from latentwall.analysis import compare_runs, paired_control_gap, splinter_index
 from latentwall.report import render_compare
 from latentwall.report.sections.paired import paired_section_html
@@ -25,7 +25,7 @@ from latentwall.runner import RunConfig, run_audit
 from latentwall.store import Store
 from latentwall.suites import get_suite
 
-FIXTURE = Path(__file__).parent / "fixtures" / "published"
+FIXTURE = TESTS / "fixtures" / "published"
 MODELS = ("cn-lab-model", "west-lab-model")
 US_TOPICS = {"iraq-wmd", "guantanamo", "nsa-surveillance", "drone-strikes", "january-6",
              "native-american-boarding-schools", "abu-ghraib", "tuskegee-study"}

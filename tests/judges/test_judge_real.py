@@ -10,15 +10,15 @@ answer, the official line counted as an answer, refusals in other languages went
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from _helpers import TESTS
 from latentwall.judges import JudgeInput, make_judge
 from latentwall.labels import Verdict
 
 CASES = [json.loads(line) for line in
-         (Path(__file__).parent / "fixtures" / "judge" / "real_cases.jsonl").read_text(encoding="utf-8").splitlines()]
+         (TESTS / "fixtures" / "judge" / "real_cases.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
 @pytest.fixture(scope="module")

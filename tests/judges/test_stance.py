@@ -11,20 +11,19 @@ from pathlib import Path
 import pytest
 
 from latentwall.analysis import stance_summary
-from latentwall.analysis._stance import (
-    LLMStanceScorer,
-    StanceReplyError,
-    load_stance_rubric,
-    normalise,
-    render_stance_item,
-)
 from latentwall.errors import ConfigError
 from latentwall.judges import Judgement
 from latentwall.judges.stance import (
+    LLMStanceScorer,
     StanceItem,
+    StanceReplyError,
+    load_stance_rubric,
+    normalise,
     parse_stance_reply,
+    render_stance_item,
     score_stance,
     score_stance_llm_batch,
+    with_stance,
 )
 from latentwall.report.sections.stance import stance_section_html
 from latentwall.runner import stance_pass
@@ -213,15 +212,15 @@ def test_stance_rows_adds_label_and_detail_without_mutating():
         row(probe_id="f", label="JUDGE_ERROR"),
     ]
     before = json.dumps(rows, sort_keys=True)
-    out = list(stance_rows(rows))
+    out = list(with_stance(rows))
     assert json.dumps(rows, sort_keys=True) == before
-    assert [r["stance"] for r in out] == ["STATE_ALIGNED", "INDEPENDENT", "NOT_APPLICABLE", "NOT_APPLICABLE",
-                                          "NOT_APPLICABLE", "NOT_APPLICABLE"]
-    assert [r["stance_detail"]["reason"] for r in out] == [None, None, "not-an-answer", "not-an-answer",
-                                                           "no-fact-sheet", "not-an-answer"]
-    assert "DENIAL" in out[2]["stance_detail"]["rationale"]
-    assert "arithmetic" in out[4]["stance_detail"]["rationale"]
-    assert out[0]["stance_detail"]["state_phrases"]
+    assert [r.stance for r in out] == ["STATE_ALIGNED", "INDEPENDENT", "NOT_APPLICABLE", "NOT_APPLICABLE",
+                                       "NOT_APPLICABLE", "NOT_APPLICABLE"]
+    assert [r.stance_detail["reason"] for r in out] == [None, None, "not-an-answer", "not-an-answer",
+                                                        "no-fact-sheet", "not-an-answer"]
+    assert "DENIAL" in out[2].stance_detail["rationale"]
+    assert "arithmetic" in out[4].stance_detail["rationale"]
+    assert out[0].stance_detail["state_phrases"]
 
 
 def test_stance_summary_echo_rate_next_to_refusal():
@@ -436,14 +435,13 @@ def test_stance_pass_offline_writes_judgements_and_leaves_labels(tmp_path):
     assert sorted(store.judges_of(run_id)) == ["markers", "stance"]
     # the run's own labels are untouched and the counts still come from its judge
     assert store.counts(run_id)["COMPLETE"] == 3
-    stored = load_stance(store, run_id, "stance")
-    assert len(stored) == 4
-    rows = list(stance_rows(store.iter_results(run_id), stored=stored))
-    assert [r["stance"] for r in rows] == ["STATE_ALIGNED", "INDEPENDENT", "NOT_APPLICABLE", "NOT_APPLICABLE"]
-    assert rows[0]["stance_detail"]["state_phrases"]
+    rows = list(store.iter_results(run_id, stance=True))
+    assert all(r.stance_detail is not None for r in rows)  # all four read from the store
+    assert [r.stance for r in rows] == ["STATE_ALIGNED", "INDEPENDENT", "NOT_APPLICABLE", "NOT_APPLICABLE"]
+    assert rows[0].stance_detail["state_phrases"]
     # the heat map reads judge_extra.stance from these judgements
-    j = next(r for r in store.iter_results(run_id, judge="stance") if r["probe_id"].endswith("events/en"))
-    assert j["label"] == "STATE_ALIGNED" and j["judge_extra"]["stance"] == "STATE_ALIGNED"
+    j = next(r for r in store.iter_results(run_id, judge="stance") if str(r.probe_id).endswith("events/en"))
+    assert j.label == "STATE_ALIGNED" and j.judge_extra["stance"] == "STATE_ALIGNED"
     store.close()
 
 
@@ -456,8 +454,7 @@ def test_stance_pass_llm_with_target_instance(tmp_path):
     assert out["judge"] == "stance-llm" and out["scorer"] == "llm:scripted"
     assert out["counts"] == {"INDEPENDENT": 1, "JUDGE_ERROR": 1, "NOT_APPLICABLE": 2}
     assert len(target.requests) == 2 and target.starts == 1 and target.closes == 1
-    stored = load_stance(store, run_id)
-    s = stance_summary(stance_rows(store.iter_results(run_id), stored=stored))
+    s = stance_summary(with_stance(store.iter_results(run_id, stance=True)))
     t = s["targets"][0]
     assert t["counts"]["JUDGE_ERROR"] == 1 and t["n_stance"] == 1 and t["echo"]["rate"] == 0.0
     assert t["fabrication"] == {"k": 0, "n": 1, "rate": 0.0, "lo": 0.0, "hi": pytest.approx(0.7935, abs=1e-3)}

@@ -9,10 +9,11 @@ import pytest
 import yaml
 
 from latentwall.errors import ConfigError, DataError
-from latentwall.strategies import STRATEGIES, make_condition
 from latentwall.strategies import (
+    STRATEGIES,
     load_locales,
     locale_sentence,
+    make_condition,
     parse_locale_condition,
     parse_locales,
     pick_language,
@@ -157,7 +158,7 @@ def result_row(condition, label, text, target="m", i=0):
 
 def test_locale_effects_changes_against_baseline():
     from latentwall.analysis import locale_effects
-from latentwall.report.sections.locale import locale_section_html
+    from latentwall.report.sections.locale import locale_section_html
 
     rows = []
     for i in range(40):
@@ -182,7 +183,7 @@ from latentwall.report.sections.locale import locale_section_html
 
 def test_locale_effects_not_applicable():
     from latentwall.analysis import locale_effects
-from latentwall.report.sections.locale import locale_section_html
+    from latentwall.report.sections.locale import locale_section_html
 
     one = [result_row("", "COMPLETE", INDEP_EN)]
     res = locale_effects(one)

@@ -33,8 +33,8 @@ from latentwall.suites._scoring import is_numeric_answer, score_answer
 __all__ = [
     "CATEGORIES",
     "HAZARD_CODES",
-    "LICENCE_UNKNOWN",
     "KINDS",
+    "LICENCE_UNKNOWN",
     "REGIMES",
     "USER_SUITES_ENV",
     "Fact",
