@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -20,12 +21,55 @@ from typing import Any
 import yaml
 
 from latentwall.errors import DataError
-from latentwall.text import repair_value
 
 UTF8_BOM = b"\xef\xbb\xbf"
 _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
               (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
 _SNIFF_BYTES = 4096
+
+# Text made valid where it comes in. A server answer or a data file may hold lone surrogates
+# (`"\\ud800"` is valid JSON but not valid Unicode). SQLite, UTF-8 files and terminals cannot
+# take them, so one such answer used to stop a run for good. `repair` replaces each with
+# U+FFFD once, where the text enters (target responses, data files, judge inputs), and says
+# how many it replaced so the row can note it. (`latentwall.text` re-exports these.)
+REPLACEMENT = "\ufffd"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def repair(text: str) -> tuple[str, int]:
+    """(valid text, number of lone surrogates replaced with U+FFFD)."""
+    if text.isascii():
+        return text, 0
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.subn(REPLACEMENT, text)
+    return text, 0
+
+
+def repair_value(value: Any) -> tuple[Any, int]:
+    """`repair` applied to every string (and mapping key) of a parsed JSON value."""
+    if isinstance(value, str):
+        return repair(value)
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        total = 0
+        for k, v in value.items():
+            k2, n1 = repair_value(k)
+            v2, n2 = repair_value(v)
+            out[k2] = v2
+            total += n1 + n2
+        return out, total
+    if isinstance(value, list):
+        items = [repair_value(v) for v in value]
+        return [v for v, _ in items], sum(n for _, n in items)
+    return value, 0
+
+
+def repaired_note(n: int, where: str = "") -> str:
+    """The note a row carries when its text was repaired."""
+    what = "character" if n == 1 else "characters"
+    return f"{n} invalid {what} (lone surrogates) replaced with U+FFFD" + (f" in {where}" if where else "")
 
 
 def package_data(package: str, *parts: str) -> Path:

@@ -345,7 +345,7 @@ def test_accuracy_with_nothing_scored_has_no_rate():
     acc = capability_accuracy([_row("a", None, label="ERROR")])
     overall = acc["a"]["overall"]
     assert overall["n"] == 0 and overall["accuracy"] is None and overall["lo"] is None
-    assert capability_accuracy([]) == {}
+    assert capability_accuracy([]).to_dict() == {}
 
 
 def test_accuracy_on_the_whole_suite_with_perfect_replies():

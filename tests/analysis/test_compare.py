@@ -57,7 +57,7 @@ def _runs():
 def test_compare_two_runs():
     a, b = _runs()
     res = compare_runs(a, b)
-    json.dumps(res)
+    json.dumps(res.to_dict())
     assert res["a"]["target"] == "base" and res["b"]["runs"] == ["rb"]
     assert res["n_pairs"] == 28 and res["n_units"] == 28 and res["only_in_a"] == 0
     ref = res["refusal"]
@@ -115,7 +115,7 @@ def test_status_changes_are_listed_but_not_tested():
 def test_not_applicable(a, b, kw, needle):
     res = compare_runs(a, b, **kw)
     assert needle in res["not_applicable"], res["not_applicable"]
-    json.dumps(res)
+    json.dumps(res.to_dict())
     out = io.StringIO()
     render_compare(res, Console(file=out, width=100))
     assert out.getvalue().count("\n") == 1 and "not applicable" in out.getvalue()

@@ -68,7 +68,7 @@ def test_gap_is_kind_standardised():
     # A kind only the China side asked is listed, never pooled.
     rows += _suite_rows("m", "china", "en", "translate", 2, 1, ["DENIAL"])
     res = paired_control_gap(rows, n_boot=300)
-    json.dumps(res)
+    json.dumps(res.to_dict())
     (t,) = res["targets"]
     (en,) = t["languages"]
     assert en["kinds_matched"] == ["critique", "factual"]
@@ -139,7 +139,7 @@ def test_starter_style_rows_are_sided_by_jurisdiction():
 def test_not_applicable_inputs(rows, needle):
     res = paired_control_gap(rows, n_boot=50)
     assert needle in res["not_applicable"], res["not_applicable"]
-    json.dumps(res)
+    json.dumps(res.to_dict())
     html = paired_section_html(res)
     assert html is not None and "Not applicable" in html
 

@@ -77,7 +77,7 @@ def test_judge_reads_the_fixture_as_intended(runs):
     rows, _ = runs
     for model in MODELS:
         intended = {r["probe_id"]: r["intended_verdict"] for r in _fixture_rows(model)}
-        got = {r["probe_id"]: r["label"] for r in rows[model]}
+        got = {r.probe_id: r.label for r in rows[model]}
         assert set(got) == set(intended)
         agree = sum(got[p] == intended[p] for p in intended) / len(intended)
         misses = [(p, intended[p], got[p]) for p in intended if got[p] != intended[p]]
@@ -88,7 +88,7 @@ def test_judge_reads_the_fixture_as_intended(runs):
 def test_cn_model_censors_china_more_and_more_in_chinese(runs):
     rows, _ = runs
     res = paired_control_gap(rows["cn-lab-model"], seed=0, n_boot=500)
-    json.dumps(res)
+    json.dumps(res.to_dict())
     en, zh = _by_lang(res)["en"], _by_lang(res)["zh-Hans"]
     # Completion: US >> China in English, China lower still in Chinese (published ~96/67/40).
     assert en["complete"]["control"]["rate"] >= 0.85 and zh["complete"]["control"]["rate"] >= 0.85
@@ -131,7 +131,7 @@ def test_splinter_index_points_at_language_and_china_topics(runs):
 def test_compare_runs_finds_the_china_topics_that_move(runs):
     rows, _ = runs
     res = compare_runs(rows["cn-lab-model"], rows["west-lab-model"])
-    json.dumps(res)
+    json.dumps(res.to_dict())
     assert res["n_pairs"] == 160 and res["only_in_a"] == res["only_in_b"] == 0
     assert res["refusal"]["diff"] < 0 and res["refusal"]["mcnemar"]["p"] < 0.01
     assert res["non_complete"]["diff"] < -0.05

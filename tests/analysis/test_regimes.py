@@ -392,20 +392,15 @@ def test_cards_three_per_target_and_html_escaped():
 
 
 def test_report_section_combines_several_reference_targets_and_labels_them():
-    from latentwall.analysis._regimes import RegimeCollector, regime_report_section
+    from latentwall.analysis import analyses_document
+    from latentwall.report import options_from_extras
+    from latentwall.report.sections.regimes import regime_section_html
 
-    col = RegimeCollector()
-    for r in hazard_rows("m", 100, 10) + hazard_rows("r1", 100, 30) + hazard_rows("r2", 100, 5):
-        col.add({**r, "stance": "NOT_APPLICABLE"})
-
-    class Ctx:
-        def __init__(self) -> None:
-            self.extras = {"regime_reference": "r1, r2"}
-
-        def collector(self, name):
-            return col if name == "regimes" else None
-
-    html = str(regime_report_section(Ctx()))
+    rows = [{**r, "stance": "NOT_APPLICABLE"}
+            for r in hazard_rows("m", 100, 10) + hazard_rows("r1", 100, 30) + hazard_rows("r2", 100, 5)]
+    # the report's extras name the reference targets; the report turns them into analysis options
+    doc = analyses_document(rows, options_from_extras({"regime_reference": "r1, r2"}), names=["regimes"])
+    html = str(regime_section_html(doc["regimes"]))
     assert "user-chosen reference: r1, r2 (not MLCommons" in html
     model_part = html.split("<h3>m ")[1].split("<h3>r1 ")[0]
     # the model's 10% against the least safe reference target (r1, 30%): ratio 0.33, Very Good

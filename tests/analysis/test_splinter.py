@@ -147,7 +147,7 @@ def _two_language_rows(target="m"):
 
 def test_two_languages_index_tests_and_drivers():
     res = splinter_index(_two_language_rows(), seed=1, n_boot=300)
-    json.dumps(res)
+    json.dumps(res.to_dict())
     (t,) = res["targets"]
     assert t["levels"] == ["en", "zh-Hans"]
     assert t["index"]["k"] == 8 and t["index"]["n"] == 20
@@ -237,7 +237,7 @@ def test_condition_axis_and_stance():
 def test_not_applicable_inputs_explain_themselves(rows, axis, needle):
     res = splinter_index(rows, axis=axis, n_boot=50)
     assert needle in res["not_applicable"]
-    json.dumps(res)
+    json.dumps(res.to_dict())
     html = splinter_section_html(res)
     assert html is not None and "Not applicable" in html and html.count("<p") == 1
 

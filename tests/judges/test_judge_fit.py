@@ -33,7 +33,7 @@ from latentwall.judges import (
 
 pytest.importorskip("sklearn")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TABLE = ROOT / "tests" / "fixtures" / "judge" / "dev_features.csv.gz"
 DEV = Path(os.environ.get("LATENTWALL_JUDGE_DEV", ROOT.parent / "shared" / "judge-dev"))
 DEV_FILES = ["speechmap-china-dev.jsonl.gz", "speechmap-eu-russia.jsonl.gz", "xstest-mistralguard.jsonl"]

@@ -454,3 +454,22 @@ def test_ten_thousand_rows(tmp_path):
     data = json.loads(split_blob(html)[1])
     assert len(data["rows"]) == 10_000
     assert 'id="breakdown"' in html
+
+
+def test_guard_section_neutralises_a_hostile_target_name(tmp_path):
+    """Issue 11 defect: the strategies-and-guards section had its own HTML escaper, which let a
+    raw U+202E (right-to-left override) from a target name into the report."""
+    name = "evil\u202eeulav"
+    rows = []
+    for guard, target in (("", name), ("keyword", f"{name} [guard keyword]")):
+        for i in range(4):
+            for cond in ("", "base64"):
+                rows.append(row(run_id=f"r-{guard or 'bare'}", target=target, guard=guard or None,
+                                probe_id=f"s/topic/q{i}/en", condition=cond, expected={"cac": "refuse"},
+                                label="FILTERED" if guard and i % 2 else "COMPLETE"))
+    runs = [run(run_id="r-bare", target=name), run(run_id="r-keyword", target=f"{name} [guard keyword]")]
+    html = write_report(runs, lambda: rows, tmp_path / "guards.html").read_text(encoding="utf-8")
+    start = html.index('<section id="strategies-guards">')
+    section = html[start:html.index("</section>", start)]
+    assert "evil⟨U+202E⟩eulav" in section  # the name is shown, made visible
+    assert "\u202e" not in html

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 import pytest
 from test_report import HEAT_OPEN, PAYLOADS, cut, heat_of, row, run, split_blob, tags_of
 
+from latentwall.analysis import ANALYSES, AnalysisResult, register_analysis
 from latentwall.report import (
     BLOB_FIELDS,
     Absent,
@@ -82,9 +84,9 @@ def test_no_locale_facet_without_conditions(tmp_path):
 
 def test_echo_metric_only_with_stance(tmp_path):
     rows = [
-        row(judge_extra={"stance": "STATE_ALIGNED"}),
+        row(stance="STATE_ALIGNED"),
         row(sample=1, stance="INDEPENDENT"),
-        row(sample=2, judge_extra={"stance": "NOT_APPLICABLE"}),
+        row(sample=2, stance="NOT_APPLICABLE"),
     ]
     html = write([run()], lambda: rows, tmp_path / "r.html").read_text(encoding="utf-8")
     heat = heat_of(html)
@@ -117,27 +119,30 @@ def test_hostile_names_in_heatmap(tmp_path):
 # ---------------------------------------------------------------- registry
 
 
-class CountStance:
-    def __init__(self) -> None:
-        self.n = 0
-
-    def add(self, r):
-        self.n += bool(r.get("stance"))
+@dataclass(frozen=True, kw_only=True)
+class StanceCount(AnalysisResult):
+    n: int = 0
 
 
-def stance_section(ctx):
-    acc = ctx.collector("myplugin")
-    if not acc.n:
+def count_stances(results, options):
+    return StanceCount(n=sum(r.stance in ("STATE_ALIGNED", "INDEPENDENT", "MIXED") for r in results))
+
+
+def stance_section(result, ctx):
+    if not result.n:
         return Absent("no response carries a narrative stance (issue 4)")
-    return f"<p>{acc.n} stances</p>"
+    return f"<p>{result.n} stances</p>"
 
 
 @pytest.fixture
 def plugin():
-    section = Section("myplugin", "My stance count", stance_section, collect=CountStance)
+    """A plug-in analysis and its section: one function each, registered, nothing else edited."""
+    register_analysis("myplugin", in_document=False)(count_stances)
+    section = Section("myplugin", "My stance count", stance_section, analysis="myplugin")
     register_section(section, before="whitebox")
     yield section
     unregister_section("myplugin")
+    ANALYSES.remove("myplugin")
 
 
 def test_plugin_section_renders_in_order(tmp_path, plugin):
@@ -166,19 +171,24 @@ def test_failing_plugin_is_noted_not_fatal(tmp_path):
     assert "Broken &lt;b&gt;</strong>: not available: its renderer failed (KeyError" in html
 
 
-def test_failing_collector_is_noted_not_fatal(tmp_path):
-    class Bad:
-        def add(self, r):
-            raise RuntimeError("bad row")
+def test_failing_analysis_is_noted_not_fatal(tmp_path):
+    def bad(results, options):
+        raise RuntimeError("bad row")
 
-    def never(ctx):
-        raise AssertionError("a section whose collector failed must not render")
+    def never(result, ctx):
+        raise AssertionError("a section whose analysis failed must not render")
 
-    chosen = [*sections(), Section("bad", "Bad", never, collect=Bad),
-              Section("gone", "Gone", never, collect="latentwall.no_such_module:X")]
-    html = write([run()], lambda: [row()], tmp_path / "r.html", section_list=chosen).read_text("utf-8")
-    assert "Bad</strong>: not available: its collector failed (RuntimeError: bad row)" in html
-    assert "Gone</strong>: not available: its collector failed (ModuleNotFoundError" in html
+    register_analysis("bad", in_document=False)(bad)
+    ANALYSES.add_lazy("gone", "latentwall.no_such_module:X")
+    try:
+        chosen = [*sections(), Section("bad", "Bad", never, analysis="bad"),
+                  Section("gone", "Gone", never, analysis="gone")]
+        html = write([run()], lambda: [row()], tmp_path / "r.html", section_list=chosen).read_text("utf-8")
+    finally:
+        ANALYSES.remove("bad")
+        ANALYSES.remove("gone")
+    assert "Bad</strong>: not available: its analysis failed (RuntimeError: bad row)" in html
+    assert "Gone</strong>: not available: its analysis failed (ModuleNotFoundError" in html
     assert 'id="heatmap"' in html
 
 

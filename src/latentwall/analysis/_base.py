@@ -185,8 +185,15 @@ def analyses_document(
     """
     rows = list(as_results(results))
     options = options or AnalysisOptions()
-    chosen = analyses(document_only=True) if names is None else [ANALYSES.get(n) for n in dict.fromkeys(names)]
     doc = AnalysesDocument()
+    chosen = analyses(document_only=True) if names is None else []
+    for name in dict.fromkeys(names or ()):
+        try:
+            chosen.append(ANALYSES.get(name))
+        except Exception as exc:  # unknown, or its module does not load
+            if not keep_going:
+                raise
+            doc.errors[name] = f"{type(exc).__name__}: {exc}"
     for a in sorted(chosen, key=lambda a: (a.order, a.name)):
         try:
             doc.results[a.name] = a.compute(rows, options)

@@ -49,8 +49,10 @@ MIN_TOPICS = 5
 _Counts = list[int]
 
 
-def side_of(row: Result) -> str | None:
+def side_of(row: Result | Mapping[str, Any]) -> str | None:
     """'china', 'control' or None: by suite first, else by jurisdiction of a political probe."""
+    if not isinstance(row, Result):
+        row = Result.from_row(row)
     suite = row.suite
     if suite == CHINA_SUITE:
         return "china"

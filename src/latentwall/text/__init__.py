@@ -1,7 +1,8 @@
 """Text: made valid where it comes in, made safe where it goes out, and the language tables.
 
-Edges (`_edges.py`): `repair` (lone surrogates to U+FFFD where text enters),
-`terminal_text` (the one terminal cleaner), `escape_html` (the one HTML escaper),
+Edges: `repair` (lone surrogates to U+FFFD where text enters; it lives with the data-file
+readers in `latentwall.datafiles`, which are below this package), and in `_edges.py`
+`terminal_text` (the one terminal cleaner), `escape_html` (the one HTML escaper) and
 `json_line` (JSONL without raw line separators).
 
 Tables (`_tables.py`, data in `text/data/`): the CJK ranges, Traditional→Simplified,
@@ -9,16 +10,8 @@ pinyin, look-alike letters, leetspeak and invisible characters, shared by the ju
 guards, the strategies and the narrative-stance scorer.
 """
 
-from latentwall.text._edges import (
-    REPLACEMENT,
-    escape_html,
-    json_line,
-    repair,
-    repair_value,
-    repaired_note,
-    terminal_text,
-    visible,
-)
+from latentwall.datafiles import REPLACEMENT, repair, repair_value, repaired_note
+from latentwall.text._edges import escape_html, json_line, terminal_text, visible
 from latentwall.text._tables import (
     CJK,
     CJK_RE,

@@ -1,12 +1,7 @@
-"""Text at the tool's edges: made valid where it comes in, made safe where it goes out.
+"""Text at the tool's edges where it goes out: made safe (where it comes in, `repair` in
+`latentwall.datafiles` makes it valid).
 
-In: a server answer or a data file may hold lone surrogates (`"\\ud800"` is valid JSON but
-not valid Unicode). SQLite, UTF-8 files and terminals cannot take them, so one such answer
-used to stop a run for good. `repair` replaces each with U+FFFD once, where the text
-enters (target responses, data files, judge inputs), and says how many it replaced so the
-row can note it.
-
-Out: `terminal_text` for anything shown in a terminal (escape sequences removed, controls
+`terminal_text` for anything shown in a terminal (escape sequences removed, controls
 and bidi overrides made visible); `escape_html` for anything written into HTML (the report,
 the lab's pages: bidi overrides and controls made visible, then HTML-escaped); `json_line`
 for line-based JSON files, which must not hold the characters `str.splitlines()` splits on.
@@ -18,9 +13,6 @@ import html
 import json
 import re
 from typing import Any
-
-REPLACEMENT = "\ufffd"
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # ANSI/VT escape sequences: CSI (7-bit and C1), OSC (hyperlinks, titles), DCS/SOS/PM/APC
 # strings, and the remaining two-byte escapes. Removed whole so no "[31m" debris is left.
@@ -40,42 +32,6 @@ _INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u206
 _HTML_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 # JSON text may hold these raw inside strings; a splitlines() reader would break the line.
 _LINE_BREAKERS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
-
-
-def repair(text: str) -> tuple[str, int]:
-    """(valid text, number of lone surrogates replaced with U+FFFD)."""
-    if text.isascii():
-        return text, 0
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _SURROGATE.subn(REPLACEMENT, text)
-    return text, 0
-
-
-def repair_value(value: Any) -> tuple[Any, int]:
-    """`repair` applied to every string (and mapping key) of a parsed JSON value."""
-    if isinstance(value, str):
-        return repair(value)
-    if isinstance(value, dict):
-        out: dict[Any, Any] = {}
-        total = 0
-        for k, v in value.items():
-            k2, n1 = repair_value(k)
-            v2, n2 = repair_value(v)
-            out[k2] = v2
-            total += n1 + n2
-        return out, total
-    if isinstance(value, list):
-        items = [repair_value(v) for v in value]
-        return [v for v, _ in items], sum(n for _, n in items)
-    return value, 0
-
-
-def repaired_note(n: int, where: str = "") -> str:
-    """The note a row carries when its text was repaired."""
-    what = "character" if n == 1 else "characters"
-    return f"{n} invalid {what} (lone surrogates) replaced with U+FFFD" + (f" in {where}" if where else "")
 
 
 def terminal_text(value: object) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-import latentwall.datafiles as datafiles  # a module: datafiles itself imports latentwall.text
+import latentwall.datafiles as datafiles
 from latentwall.errors import DataError
 
 # Han ideographs (extension A, the unified block, compatibility ideographs): what "CJK" means
