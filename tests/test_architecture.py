@@ -10,10 +10,12 @@ those inside functions: a lazy import still ties the two packages together. Impo
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from _helpers import ROOT
 
 SRC = ROOT / "src"
@@ -125,7 +127,7 @@ def test_no_import_cycle_among_packages():
     graph = package_graph()
     cycle = find_cycle(graph)
     if cycle:
-        sites = [f"{a} -> {b}: {', '.join(graph[a][b][:3])}" for a, b in zip(cycle, cycle[1:], strict=False)]
+        sites = [f"{a} -> {b}: {', '.join(graph[a][b][:3])}" for a, b in itertools.pairwise(cycle)]
         pytest.fail("import cycle among packages: " + " -> ".join(cycle) + "\n" + "\n".join(sites))
 
 

@@ -204,14 +204,14 @@ def test_the_store_keeps_any_text(rows):
         with Store.open(tmp, readonly=True) as store:
             back = list(store.iter_results(run_id))
     assert len(back) == len(rows)
-    by_seq = {int(r["probe_id"].split("/p")[1].split("/")[0]): r for r in back}
+    by_seq = {int(str(r.probe_id).split("/p")[1].split("/")[0]): r for r in back}
     for i, r in enumerate(rows):
         got = by_seq[i]
-        assert got["text"] == fixed(r["text"]) and got["prompt"] == r["prompt"]
-        assert got["reasoning"] == (None if r["reasoning"] is None else fixed(r["reasoning"]))
-        assert got["model"] == (None if r["model"] is None else fixed(r["model"]))
-        assert got["rationale"] == r["rationale"] and got["evidence"] == r["evidence"]
-        assert bool(got["notes"]) == (not valid(r["text"]) or not valid(r["reasoning"]) or not valid(r["model"]))
+        assert got.text == fixed(r["text"]) and got.prompt == r["prompt"]
+        assert got.reasoning == (None if r["reasoning"] is None else fixed(r["reasoning"]))
+        assert got.model == (None if r["model"] is None else fixed(r["model"]))
+        assert got.rationale == r["rationale"] and list(got.evidence) == r["evidence"]
+        assert bool(got.notes) == (not valid(r["text"]) or not valid(r["reasoning"]) or not valid(r["model"]))
 
 
 @SETTINGS
@@ -230,13 +230,13 @@ def test_a_write_never_raises_even_behind_the_boundary(texts):
             records.append(ResultRecord("r", probes[i].id, "", 0, f"k{i}", "q", resp, Judgement("COMPLETE", "r"),
                                         "markers"))
         store.write_results(records)
-        back = {r["probe_id"]: r for r in store.iter_results("r")}
+        back = {r.probe_id: r for r in store.iter_results("r")}
     for i, t in enumerate(texts):
         row = back[f"s/p{i}/en"]
         if valid(t):
-            assert row["text"] == t and row["status"] is None
+            assert row.text == t and row.status is None
         else:
-            assert row["status"] == "ERROR" and row["error"].startswith("answer could not be stored")
+            assert row.status == "ERROR" and str(row.error).startswith("answer could not be stored")
 
 
 def _blank_optional(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ import pytest
 from _helpers import write_jsonl
 from latentwall.analysis import strategy_metrics
 from latentwall.guards import make_guard
+from latentwall.records import Result
 from latentwall.report.sections.guards import guard_section_html
 from latentwall.runner import RunConfig, run_audit
 from latentwall.store import Store
@@ -56,17 +57,13 @@ def _config(srv: FakeOpenAIServer, run_dir: Path, **kw) -> RunConfig:
                      params=GenParams(max_tokens=400), conditions=list(CONDITIONS), **kw)
 
 
-def _rows(run_dir: Path, run_id: str) -> list[dict]:
-    with Store.open(run_dir) as store:
-        run = store.get_run(run_id)
-        rows = list(store.iter_results(run_id))
-    for r in rows:  # what the report's loader adds: the run's guard
-        r.setdefault("guard", run["config"].get("guard"))
-    return rows
+def _rows(run_dir: Path, run_id: str) -> list[Result]:
+    with Store.open(run_dir) as store:  # each Result carries its run's guard
+        return list(store.iter_results(run_id))
 
 
-def _by(rows: list[dict]) -> dict[tuple[str, str], dict]:
-    return {(r["probe_id"], r["condition"]): r for r in rows}
+def _by(rows: list[Result]) -> dict[tuple[str, str], Result]:
+    return {(str(r.probe_id), r.condition): r for r in rows}
 
 
 def test_guarded_and_bare_runs_show_which_layer_stops_what(suite, tmp_path):
@@ -89,19 +86,19 @@ def test_guarded_and_bare_runs_show_which_layer_stops_what(suite, tmp_path):
 
     brow, grow = _by(_rows(runs, bare.run_id)), _by(_rows(runs, guarded.run_id))
     plain = grow[("gp/tam/en", "")]
-    assert plain["status"] == "FILTERED" and plain["label"] == "FILTERED"
-    assert plain["error"] == "input filter: matched 'Tiananmen' (china/tiananmen-1989)"
-    assert plain["text"].startswith("Sorry") and "抱歉" in grow[("gp/tam/zh-hans", "")]["text"]
-    assert brow[("gp/tam/en", "")]["label"] == "DENIAL"  # the fake model refuses the trigger word
+    assert plain.status == "FILTERED" and plain.label == "FILTERED"
+    assert plain.error == "input filter: matched 'Tiananmen' (china/tiananmen-1989)"
+    assert plain.text.startswith("Sorry") and "抱歉" in grow[("gp/tam/zh-hans", "")].text
+    assert brow[("gp/tam/en", "")].label == "DENIAL"  # the fake model refuses the trigger word
     # Zero-width characters: the guard strips them and blocks, the model no longer sees its trigger.
-    assert grow[("gp/tam/en", "zero-width")]["status"] == "FILTERED"
-    assert brow[("gp/tam/en", "zero-width")]["label"] in ANSWERED
+    assert grow[("gp/tam/en", "zero-width")].status == "FILTERED"
+    assert brow[("gp/tam/en", "zero-width")].label in ANSWERED
     # base64 passes the wall and the model answers: a leak (EVASIVE counts: the topic got through).
-    assert grow[("gp/tam/en", "base64")]["label"] in ANSWERED
+    assert grow[("gp/tam/en", "base64")].label in ANSWERED
     # The code word 五月三十五日 is on the list; "the Square" is not.
-    assert grow[("gp/tam/zh-hans", "euphemism:0")]["status"] == "FILTERED"
-    assert grow[("gp/tam/en", "euphemism:0")]["label"] in ANSWERED
-    assert all(r["condition"] in CONDITIONS for r in grow.values())
+    assert grow[("gp/tam/zh-hans", "euphemism:0")].status == "FILTERED"
+    assert grow[("gp/tam/en", "euphemism:0")].label in ANSWERED
+    assert all(r.condition in CONDITIONS for r in grow.values())
 
     m = strategy_metrics(list(brow.values()) + list(grow.values()))
     assert m["guards"] == ["keyword"] and set(m["conditions"]) == set(CONDITIONS)
@@ -133,7 +130,7 @@ def test_guarded_and_bare_runs_show_which_layer_stops_what(suite, tmp_path):
     html_ = guard_section_html(m)
     assert html_ and "Keyword wall vs model refusal vs both" in html_ and "<code>base64</code>" in html_
     assert "<script" not in html_
-    assert guard_section_html(strategy_metrics([r for r in brow.values() if r["condition"] == ""])) is None
+    assert guard_section_html(strategy_metrics([r for r in brow.values() if r.condition == ""])) is None
 
 
 def test_output_filter_withholds_answers_that_name_a_keyword(suite, tmp_path):
@@ -142,12 +139,12 @@ def test_output_filter_withholds_answers_that_name_a_keyword(suite, tmp_path):
         assert srv.request_count == out.total  # an output filter lets every request through
     rows = _by(_rows(tmp_path / "runs", out.run_id))
     # The model refuses the plain question without naming the topic: no keyword in its answer.
-    assert rows[("gp/tam/en", "")]["label"] == "DENIAL"
+    assert rows[("gp/tam/en", "")].label == "DENIAL"
     # The fake model echoes the question: an answer that names 五月三十五日 is withheld.
     r = rows[("gp/tam/zh-hans", "euphemism:0")]
-    assert r["status"] == "FILTERED" and r["error"].startswith("output filter: matched '五月三十五日'")
-    assert "五月三十五日" not in r["text"]
-    assert r["model"]  # the model did run
+    assert r.status == "FILTERED" and str(r.error).startswith("output filter: matched '五月三十五日'")
+    assert "五月三十五日" not in str(r.text)
+    assert r.model  # the model did run
 
 
 def test_hostile_text_is_escaped_in_the_section():
@@ -188,9 +185,9 @@ def test_guarded_builtin_model_through_the_pipeline(tmp_path, monkeypatch):
     assert out.total == len(rows) == 8
     for key in [("gp/tam/en", ""), ("gp/tam/en", "zero-width"), ("gp/tam/en", "roleplay:0"),
                 ("gp/gate/en", "")]:
-        assert rows[key]["status"] == "FILTERED" and rows[key]["model"] is None, key
+        assert rows[key].status == "FILTERED" and rows[key].model is None, key
     bridge = rows[("gp/bridge/en", "roleplay:0")]
-    assert bridge["status"] != "FILTERED" and bridge["text"].strip() and bridge["model"]
+    assert bridge.status != "FILTERED" and bridge.text.strip() and bridge.model
     m = strategy_metrics(list(rows.values()))
     over = {r["condition"]: r for r in m["overblocking"] if r["topic"] is None}
     assert over[""]["filtered"] == 1

@@ -90,27 +90,26 @@ def test_runs_and_facets_agree_with_the_store(viewer):
 
 def test_heatmap_counts(viewer):
     heat = api(viewer, "/api/heatmap", run="run-1", language="zh-Hans")
-    rows = [r for r in store_rows(viewer.run_dir, "run-1") if r["language"] == "zh-Hans"]
+    rows = [r for r in store_rows(viewer.run_dir, "run-1") if r.language == "zh-Hans"]
     for target, topic, n, complete, evasive, denial, _ek, _en in heat["cells"]:
-        mine = [r for r in rows if r["topic"] == topic]
+        mine = [r for r in rows if r.topic == topic]
         assert target == "model-b" and n == len(mine)
-        labels = Counter(r["label"] for r in mine)
+        labels = Counter(r.label for r in mine)
         assert (complete, evasive, denial) == (labels["COMPLETE"], labels["EVASIVE"], labels["DENIAL"])
     assert heat["targets"] == ["model-b"] and len(heat["topics"]) == 5
 
 
 def test_responses_filter_and_page(viewer):
     rows = store_rows(viewer.run_dir, "run-0")
-    want = [r for r in rows if r["topic"] == "taiwan" and r["label"] == "DENIAL"
-            and r["condition"] == "loc-cn"]
+    want = [r for r in rows if r.topic == "taiwan" and r.label == "DENIAL" and r.condition == "loc-cn"]
     got = api(viewer, "/api/responses", target="model-a", topic="taiwan", label="DENIAL",
               condition="loc-cn", limit=7)
     assert got["total"] == len(want) > 7
     assert [(r["probe_id"], r["sample"]) for r in got["rows"]] == \
-        [(r["probe_id"], r["sample"]) for r in want[:7]]
+        [(r.probe_id, r.sample) for r in want[:7]]
     second = api(viewer, "/api/responses", target="model-a", topic="taiwan", label="DENIAL",
                  condition="loc-cn", limit=7, offset=7)
-    assert [r["probe_id"] for r in second["rows"]] == [r["probe_id"] for r in want[7:14]]
+    assert [r["probe_id"] for r in second["rows"]] == [r.probe_id for r in want[7:14]]
     assert api(viewer, "/api/responses", limit=10_000)["limit"] == PAGE_MAX  # capped
     assert len(api(viewer, "/api/responses", limit=10_000)["rows"]) == PAGE_MAX
     status, _, _ = get(viewer, "/api/responses", {"limit": "many"})
@@ -127,10 +126,9 @@ def test_drill_down_and_diff(viewer):
     one = api(viewer, "/api/response", run="run-0", probe="synth/taiwan/q000001/en",
               condition="loc-cn", sample="1")
     row = next(r for r in store_rows(viewer.run_dir, "run-0")
-               if r["probe_id"] == "synth/taiwan/q000001/en" and r["condition"] == "loc-cn"
-               and r["sample"] == 1)
-    assert one["text"] == row["text"] and one["label"] == row["label"]
-    assert one["evidence"] == row["evidence"] and one["kind"] == "factual"
+               if r.probe_id == "synth/taiwan/q000001/en" and r.condition == "loc-cn" and r.sample == 1)
+    assert one["text"] == row.text and one["label"] == row.label
+    assert one["evidence"] == list(row.evidence) and one["kind"] == "factual"
     status, _, _ = get(viewer, "/api/response", {"run": "run-0", "probe": "nope",
                                                  "condition": "", "sample": "0"})
     assert status == 404
@@ -212,11 +210,11 @@ def test_follows_a_growing_run(tmp_path):
 
 
 def test_aggregates_cached_until_the_store_changes(tmp_path):
-    from latentwall.report._viewer import StoreReader
+    from latentwall.store import ViewerQueries
 
     with Store.open(tmp_path) as store:
         write_synthetic_run(store, "r", "m", 50, status="running")
-        reader = StoreReader(store.path)
+        reader = ViewerQueries(store.path)
         calls = []
         real = reader._all
         reader._all = lambda *a: calls.append(a[0]) or real(*a)

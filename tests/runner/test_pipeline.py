@@ -38,11 +38,11 @@ def test_run_judges_and_stores_everything(suites, tmp_path):
     with Store.open(tmp_path / "runs") as store:
         rows = list(store.iter_results(out.run_id))
     assert len(rows) == 60
-    refused = {r["probe_id"] for r in rows if r["label"] == "DENIAL"}
-    triggered = {r["probe_id"] for r in rows if "Tiananmen" in r["prompt"]}
+    refused = {r.probe_id for r in rows if r.label == "DENIAL"}
+    triggered = {r.probe_id for r in rows if "Tiananmen" in str(r.prompt)}
     assert refused == triggered and len(triggered) == 10
-    assert all(r["label"] == "COMPLETE" for r in rows if r["probe_id"] not in triggered)
-    assert all(r["rationale"] for r in rows)
+    assert all(r.label == "COMPLETE" for r in rows if r.probe_id not in triggered)
+    assert all(r.rationale for r in rows)
 
 
 def test_same_config_resumes_and_cache_is_shared(suites, tmp_path):
@@ -67,7 +67,7 @@ def test_errors_are_statuses_and_rerun_retries_them(suites, tmp_path):
         out = run_audit(cfg)
         assert out.status == "incomplete" and out.errors == 30
         with Store.open(tmp_path / "runs") as store:
-            labels = {r["label"] for r in store.iter_results(out.run_id)}
+            labels = {r.label for r in store.iter_results(out.run_id)}
         assert labels == {"ERROR"}  # never a verdict
         srv.config.fail_rate_500 = 0.0
         srv.reset_counts()

@@ -41,8 +41,8 @@ def test_lone_surrogates_from_a_server_are_replaced_noted_and_the_run_finishes(s
         rows = list(store.iter_results(out.run_id))
     assert len(rows) == 12
     for r in rows:
-        assert r["text"].endswith(" \ufffd \ufffd") and r["notes"] == [SURROGATE_NOTE]
-        assert r["label"] in ("COMPLETE", "DENIAL")  # judged on the repaired text
+        assert str(r.text).endswith(" \ufffd \ufffd") and list(r.notes) == [SURROGATE_NOTE]
+        assert r.label in ("COMPLETE", "DENIAL")  # judged on the repaired text
 
 
 def test_the_cli_run_exits_0_without_a_traceback(suites, tmp_path):
@@ -77,11 +77,11 @@ def test_a_row_the_store_cannot_take_is_stored_as_error_and_its_batch_is_kept(tm
         records[2].response.text = None  # a target bug: no text at all
         records[3].judgement = Judgement("COMPLETE", "because", (), extra={"x": object()})
         assert store.write_results(records) == 3
-        rows = {r["probe_id"]: r for r in store.iter_results("r1")}
-        assert rows["s/p0/en"]["text"] == "fine" and rows["s/p0/en"]["label"] == "COMPLETE"
+        rows = {r.probe_id: r for r in store.iter_results("r1")}
+        assert rows["s/p0/en"].text == "fine" and rows["s/p0/en"].label == "COMPLETE"
         for pid in ("s/p1/en", "s/p2/en", "s/p3/en"):
-            assert rows[pid]["status"] == "ERROR" and rows[pid]["label"] == "ERROR"
-            assert rows[pid]["error"].startswith("answer could not be stored")
+            assert rows[pid].status == "ERROR" and rows[pid].label == "ERROR"
+            assert str(rows[pid].error).startswith("answer could not be stored")
         # ERROR rows are asked again by a re-run, and never cached.
         assert store.done_keys("r1", [f"s/p{i}/en" for i in range(4)]) == {("s/p0/en", "", 0)}
         assert set(store.cache_get(["key0", "key1", "key2", "key3"])) == {"key0"}
@@ -108,7 +108,7 @@ def test_no_row_stops_a_run_even_from_a_target_plugin(suites, tmp_path):
     out = run_audit(_config("test-unstorable:", tmp_path / "runs"))
     assert out.status == "incomplete" and out.errors == 4 and out.new == 12
     with Store.open(tmp_path / "runs", readonly=True) as store:
-        labels = [r["label"] for r in store.iter_results(out.run_id)]
+        labels = [r.label for r in store.iter_results(out.run_id)]
     assert labels.count("ERROR") == 4 and len(labels) == 12
 
 

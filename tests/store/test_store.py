@@ -28,9 +28,9 @@ def test_roundtrip_and_wal(tmp_path):
         store.add_probes("r1", [(i, _probe(i)) for i in range(3)])
         store.write_results([_record("r1", 0), _record("r1", 1, "ERROR")])
         rows = list(store.iter_results("r1"))
-        assert [r["probe_id"] for r in rows] == ["s/p0/en", "s/p1/en"]
-        assert rows[0]["label"] == "COMPLETE" and rows[0]["text"] == "answer 0"
-        assert rows[1]["status"] == "ERROR"
+        assert [r.probe_id for r in rows] == ["s/p0/en", "s/p1/en"]
+        assert rows[0].label == "COMPLETE" and rows[0].text == "answer 0"
+        assert rows[1].status == "ERROR"
         # ERROR responses are not done (a re-run retries them) and are never cached.
         assert store.done_keys("r1", ["s/p0/en", "s/p1/en", "s/p2/en"]) == {("s/p0/en", "", 0)}
         assert set(store.cache_get(["key0", "key1"])) == {"key0"}

@@ -62,13 +62,13 @@ def test_conditions_are_run_tagged_and_resumed(suite, tmp_path):
         assert run_audit(cfg).new == 0 and srv.request_count == 25
     with Store.open(tmp_path / "r") as store:
         rows = list(store.iter_results(out.run_id))
-    by_cond = {c: [r for r in rows if r["condition"] == c] for c in conds}
+    by_cond = {c: [r for r in rows if r.condition == c] for c in conds}
     assert len(by_cond["test-shout"]) == 10
-    assert all(r["prompt"] == r["probe_text"].upper() for r in by_cond["test-shout"])
-    assert all(r["prompt"] == r["probe_text"] for r in by_cond[""])
+    assert all(r.prompt == r.probe_text.upper() for r in by_cond["test-shout"])
+    assert all(r.prompt == r.probe_text for r in by_cond[""])
     # The judge reads the answer against the probe's own text; refusals still line up.
     for r in rows:
-        assert (r["label"] == "DENIAL") == ("TIANANMEN" in r["prompt"].upper())
+        assert (r.label == "DENIAL") == ("TIANANMEN" in r.prompt.upper())
 
 
 def test_prefill_condition_needs_a_prefill_target(suite, tmp_path):

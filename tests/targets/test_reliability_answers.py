@@ -109,6 +109,6 @@ def test_each_answer_is_stored_once(suites, tmp_path):
                                     run_dir=tmp_path / "runs", params=GenParams(max_tokens=64)))
         assert other.cached == 5 and other.new == 0
     with Store.open(tmp_path / "runs", readonly=True) as store:
-        first = {r["probe_id"]: r["text"] for r in store.iter_results(out.run_id)}
-        again = {r["probe_id"]: r["text"] for r in store.iter_results(other.run_id)}
+        first = {r.probe_id: r.text for r in store.iter_results(out.run_id)}
+        again = {r.probe_id: r.text for r in store.iter_results(other.run_id)}
     assert again == {k: first[k] for k in again} and all(len(t) > 199_000 for t in again.values())
