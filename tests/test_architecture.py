@@ -175,3 +175,17 @@ def test_the_checks_can_fail(tmp_path):
     f = PKG / "analysis" / "_stance.py"
     mods = {m for _, m in imports_of(f)}
     assert "latentwall.judges.stance" in mods
+
+
+def test_the_default_judge_is_named_once():
+    """`"markers"` as the default judge is `labels.DEFAULT_JUDGE`; only the judge itself (its
+    registered name) and the marker-file reader (a YAML key) spell it."""
+    allowed = {"latentwall.labels", "latentwall.judges._markers", "latentwall.judges._lexicon"}
+    bad = []
+    for path in SOURCES:
+        if module_name(path) in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value == "markers":
+                bad.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert not bad, "the literal 'markers' outside labels.DEFAULT_JUDGE:\n" + "\n".join(bad)

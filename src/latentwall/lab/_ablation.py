@@ -34,7 +34,7 @@ from latentwall.datafiles import load_yaml, package_data
 from latentwall.judges import JudgeInput, make_judge
 from latentwall.lab._activations import logits_last, pad_left
 from latentwall.lab._model import LabModel, batched, block_writers
-from latentwall.labels import Verdict
+from latentwall.labels import DEFAULT_JUDGE, Verdict
 
 
 def orthonormal(dirs: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
@@ -215,7 +215,7 @@ class JudgedRate:
                 "rate": rate, "lo": lo, "hi": hi}
 
 
-def judged_refusals(lm: LabModel, prompts: Sequence[Any], *, judge: str = "markers",
+def judged_refusals(lm: LabModel, prompts: Sequence[Any], *, judge: str = DEFAULT_JUDGE,
                     max_new_tokens: int = 48, batch_size: int = 8) -> JudgedRate:
     """Generate greedily (under whatever hooks are active) and judge each answer.
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from latentwall.errors import ConfigError, LatentwallError
+from latentwall.labels import DEFAULT_JUDGE
 
 
 def _csv(value: str) -> list[str]:
@@ -28,7 +29,7 @@ def _common(p: argparse.ArgumentParser, model: bool = True) -> None:
     p.add_argument("--dtype", default="float32", help="float32 (default) | bfloat16 | float16 | auto")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--judge", default="markers", help="judge for refusals of generated answers")
+    p.add_argument("--judge", default=DEFAULT_JUDGE, help="judge for refusals of generated answers")
     p.add_argument("--max-new-tokens", type=int, default=48, help="tokens generated per judged answer")
 
 
@@ -85,7 +86,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     cr.add_argument("--breadth", type=int, default=5, help="new topics taken per expansion")
     cr.add_argument("--max-nodes", type=int, default=60)
     cr.add_argument("--expand", choices=("all", "refused"), default="all")
-    cr.add_argument("--judge", default="markers")
+    cr.add_argument("--judge", default=DEFAULT_JUDGE)
     cr.add_argument("--max-new-tokens", type=int, default=64)
     cr.add_argument("--batch-size", type=int, default=8)
     cr.add_argument("-o", "--output", default="lab-crawl.json")

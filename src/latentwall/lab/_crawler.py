@@ -24,7 +24,7 @@ from latentwall.analysis import wilson
 from latentwall.datafiles import load_yaml, package_data
 from latentwall.errors import ConfigError
 from latentwall.judges import JudgeInput, make_judge
-from latentwall.labels import Verdict
+from latentwall.labels import DEFAULT_JUDGE, Verdict
 from latentwall.targets import GenParams, Request, Target
 
 _ITEM = re.compile(r"^\s*(?:\d{1,2}\s*[.)、．:]|[-*•·]|[（(]?\d{1,2}[)）])\s*(.+?)\s*$")
@@ -99,7 +99,7 @@ def _suite_text() -> str:
 
 async def crawl(target: Target, seeds: Sequence[str], langs: Sequence[str], *, depth: int = 2,
                 breadth: int = 5, max_nodes: int = 60, max_tokens: int = 96,
-                answer_tokens: int = 64, judge: str = "markers", expand: str = "all",
+                answer_tokens: int = 64, judge: str = DEFAULT_JUDGE, expand: str = "all",
                 batch: int = 8) -> dict[str, Any]:
     """Breadth-first crawl (module doc); `expand='refused'` recurses only from refused topics."""
     if not target.supports_prefill:

@@ -32,7 +32,7 @@ from latentwall.lab._model import LabModel
 from latentwall.lab._probes import layer_probes
 from latentwall.lab._prompts import LabPrompt, describe_set, load_role, split
 from latentwall.lab._report import SCHEMA
-from latentwall.labels import Verdict
+from latentwall.labels import DEFAULT_JUDGE, Verdict
 
 CONTRASTS = {"harm": ("harm", "harmless"), "political": ("political", "control")}
 
@@ -47,7 +47,7 @@ class LabConfig:
     positions: list[str] | None = None
     kl_max: float = 0.1
     max_new_tokens: int = 48
-    judge: str = "markers"
+    judge: str = DEFAULT_JUDGE
     top_k: int = 3
     n_perm: int = 200
     probe_perm: int = 20
@@ -380,7 +380,7 @@ def new_result(lab: Lab | None, **sections: Any) -> dict[str, Any]:
 
 def lineage_report(a: LabModel, b: LabModel, *, suites: Sequence[str] = ("starter",),
                    langs: Sequence[str] = ("en",), n: int = 8, behaviour: bool = True,
-                   judge: str = "markers", max_new_tokens: int = 32, batch_size: int = 8) -> dict[str, Any]:
+                   judge: str = DEFAULT_JUDGE, max_new_tokens: int = 32, batch_size: int = 8) -> dict[str, Any]:
     """Weights (deltas, rank, verdict), first-token KL on fixed prompts, behaviour per suite."""
     from latentwall.lab._lineage import layer_summary, weight_diff
 
