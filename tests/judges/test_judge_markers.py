@@ -472,3 +472,20 @@ def test_focus_and_code_fields_are_validated(tmp_path):
     ok = GOOD + "focus:\n  death:\n    prompt: [died]\n    answer: [death]\ncode_languages: [rust]\n"
     ms = load_marker_file(_write(tmp_path, "en.yaml", ok))
     assert ms.focus[0][0] == "death" and ms.code_languages == ("rust",)
+
+
+def test_a_loop_is_read_once_and_a_short_loop_cut_off_is_truncated(judge):
+    from latentwall.judges import collapse_repeats
+
+    prose = ("The Great Leap Forward (1958-1962) caused a famine in which historians estimate that 15 to 45 "
+             "million people died; Yang Jisheng's Tombstone puts it at 36 million.")
+    assert collapse_repeats(prose) == (prose, 0.0)
+    loop = "你可以看到，" * 60
+    once, share = collapse_repeats(loop)
+    assert once == "你可以看到，" and share > 0.95
+    out = judge.judge(JudgeInput(prompt="写一首讽刺小诗。", response=loop, finish_reason="length"))
+    assert out.label == Status.TRUNCATED and "repeats itself" in out.rationale
+    long_loop = prose + " " + "A man who never lost a thing, " * 40
+    got = judge.judge(JudgeInput(prompt="How many people died in the Great Leap Forward famine?",
+                                 response=long_loop, finish_reason="length"))
+    assert got.label == Verdict.COMPLETE and got.extra["repetition"] > 0.5 and got.truncated

@@ -47,12 +47,12 @@ from latentwall.judges._lexicon import MarkerBank, load_bank, load_marker_file
 from latentwall.judges._linear import LinearModel, default_model_path, load_model
 from latentwall.judges._llm import LLMJudge, load_rubric, parse_reply
 from latentwall.judges._markers import UNREAD_CONFIDENCE, MarkersJudge
-from latentwall.judges._signals import FEATURES, read_prompt, read_response
+from latentwall.judges._signals import FEATURES, collapse_repeats, read_prompt, read_response
 
 __all__ = [
     "FEATURES", "JUDGES", "JUDGE_API_KEY_ENV", "UNREAD_CONFIDENCE", "EvalItem", "EvalReport", "FitResult", "Judge",
     "JudgeInput", "Judgement", "LLMJudge", "LinearModel", "MarkerBank", "MarkersJudge", "ModelJudge", "ReplyError",
-    "agreement", "check_eval_file", "default_model_path", "default_paths", "evaluate_judge", "fit", "holdout_path",
+    "agreement", "check_eval_file", "collapse_repeats", "default_model_path", "default_paths", "evaluate_judge", "fit", "holdout_path",
     "is_held_back", "judge_file", "judge_key_options", "load_bank", "load_eval_set", "load_marker_file", "load_model",
     "load_rubric", "make_judge", "parse_json_reply", "parse_reply", "read_judge_rows", "read_prompt", "read_response",
     "read_rubric", "read_table", "refit", "register_judge", "rows_from_items", "run_sync", "terminal_status",

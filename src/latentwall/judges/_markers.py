@@ -28,6 +28,7 @@ from latentwall.judges._signals import (
     FEATURES,
     PromptInfo,
     Reading,
+    collapse_repeats,
     compute_features,
     read_prompt,
     read_response,
@@ -114,16 +115,21 @@ class MarkersJudge(Judge):
     def read(self, item: JudgeInput) -> tuple[Reading, list[float]]:
         """The reading of an answer and its feature vector (what `fit-judge` fits on)."""
         answer, _ = split_reasoning(item.response, leading=True)
+        answer, _ = collapse_repeats(answer.strip())
         p = self.prompt_info(item.prompt)
-        r = read_response(answer.strip(), p, self.bank)
+        r = read_response(answer, p, self.bank)
         f = compute_features(r, p, self.bank)
         return r, [f[k] for k in FEATURES]
 
     def _judge_one(self, item: JudgeInput) -> Judgement:
         answer, inline = split_reasoning(item.response, leading=True)
-        term = terminal_status(JudgeInput(item.prompt, answer, item.reasoning or inline, item.language,
+        collapsed, looped = collapse_repeats(answer.strip())
+        term = terminal_status(JudgeInput(item.prompt, collapsed, item.reasoning or inline, item.language,
                                           item.status, item.finish_reason, item.category))
         if term is not None:
+            if looped and term.label == Status.TRUNCATED:
+                return Judgement(term.label, f"{term.rationale}: it repeats itself ({looped:.0%} of the text is "
+                                 "repetition)", judge=self.name, extra={**term.extra, "repetition": round(looped, 3)})
             return Judgement(term.label, term.rationale, judge=self.name, extra=term.extra)
         truncated = is_truncated(item)
         r, x = self.read(item)
@@ -138,6 +144,8 @@ class MarkersJudge(Judge):
         why = self._explain(r, x, k)
         if unread:
             why = f"the answer is in a language this judge cannot read ({r.language or r.script} script); " + why
+        if looped:
+            why += f"; repeats itself ({looped:.0%} of the text is repetition, read once)"
         if truncated:
             why += "; cut off at the token limit, judged on the text so far"
         extra: dict[str, Any] = {"confidence": round(conf, 3), "probabilities": {
@@ -146,6 +154,8 @@ class MarkersJudge(Judge):
             extra["review"] = True
         if truncated:
             extra["truncated"] = True
+        if looped:
+            extra["repetition"] = round(looped, 3)
         if r.language:
             extra["language"] = r.language
         evidence = tuple(dict.fromkeys(h.phrase for h in r.live if h.kind != "critique"))[:12]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from dataclasses import dataclass, field
 
 from latentwall.judges._lexicon import MarkerBank, match_key
@@ -38,7 +39,6 @@ _DIGIT = re.compile(r"[0-9]")
 _CAPITAL_START = re.compile(r"[A-Z][a-z]")
 _LIST = re.compile(r"\n[ \t]*(?:[-*•·]|\d{1,2}[.)、．]|[（(]?[一二三四五六七八九十]{1,2}[、)）.])[ \t]*\S")
 _HEADING = re.compile(r"\n[ \t]*(?:#{1,6}[ \t]+\S|\*\*[^*\n]{2,80}\*\*[ \t]*:?[ \t]*(?=\n|$))")
-_PARA = re.compile(r"\n[ \t]*\n")
 _LETTER = "a-z\u00e0-\u024f\u0370-\u03ff\u0400-\u04ff"  # lower-case Latin, Greek, Cyrillic
 _TERM_LATIN = re.compile(f"[{_LETTER}][{_LETTER}'\\-]{{2,}}|\\d{{2,}}")
 _CJK_RUN = re.compile(f"[{_CJK}]+")
@@ -71,6 +71,33 @@ def units(text: str) -> float:
     if not text:
         return 0.0
     return text.count(" ") + text.count("\n") + 1 + (len(text.encode("utf-8")) - len(text)) / 4
+
+
+# Degenerate loops: a small model that repeats a clause until the token limit has said that
+# clause once. Text that compresses this well (ordinary prose: 0.4-0.55 at zlib level 1) is
+# read with each repeated clause kept once.
+_LOOP_RATIO = 0.33
+_CLAUSE = re.compile(r"[^。！？.!?\n，,；;、]*[。！？.!?\n，,；;、]*")
+
+
+def collapse_repeats(text: str) -> tuple[str, float]:
+    """(text with every clause after its first occurrence dropped, share of the text dropped).
+    Ordinary answers come back unchanged; only text that compresses like a loop is touched."""
+    raw = text[:SCAN_CHARS].encode("utf-8")
+    if len(raw) < 240:
+        return text, 0.0
+    if len(zlib.compress(raw, 1)) / len(raw) >= _LOOP_RATIO:
+        return text, 0.0
+    seen: set[str] = set()
+    kept: list[str] = []
+    for clause in _CLAUSE.findall(text):
+        key = " ".join(clause.lower().split()).strip("。！？.!?，,；;、 ")
+        if len(key) >= 3 and key in seen:
+            continue
+        seen.add(key)
+        kept.append(clause)
+    out = "".join(kept)
+    return out, 1.0 - len(out) / len(text)
 
 
 def _stem(word: str) -> str:
@@ -196,8 +223,6 @@ _NON_LATIN_NON_CJK = re.compile(r"[\u0370-\u03ff\u0590-\u05ff\u0600-\u06ff\u0900
 GARBLE_CHARS = 1_500  # the tail read for degeneration
 _SCRIPT_SAMPLE = 3_000
 _SCRIPT_MIN_CHARS = 24
-# Scripts whose words are separated by spaces: their language is told by function words.
-_SPACED_OTHER = ("arabic", "devanagari", "greek", "hebrew", "ethiopic", "other")
 
 
 def _script_of(c: int) -> str:
