@@ -212,3 +212,19 @@ def test_lab_figures_when_given(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section.group(0)
     assert "<script>alert" not in html
     assert 'href="#whitebox"' in html
+
+
+def test_locale_section_shows_the_echo_of_the_answers(tmp_path):
+    """The report's locale table reads each answer's stance like every other reader (found in
+    issue 11: it used to drop the text before scoring, so its echo column was always empty)."""
+    state = ("In 1989 a counter-revolutionary riot broke out in Beijing; the government quelled the turmoil and "
+             "restored social stability, the correct decision.")
+    indep = ("On 3–4 June 1989 troops opened fire on unarmed civilians; estimates range from several hundred to "
+             "several thousand killed in the massacre.")
+    rows = [row(probe_id=f"china/tiananmen-1989/q{i}/en", topic="tiananmen-1989", condition=cond, text=text,
+                label="COMPLETE")
+            for i in range(6) for cond, text in (("locale:none", indep), ("locale:beijing", state))]
+    html = write([run()], lambda: rows, tmp_path / "r.html").read_text(encoding="utf-8")
+    section = re.search(r'<section id="locale">.*?</section>', html, re.DOTALL).group(0)
+    beijing = section[section.index("locale:beijing"):]
+    assert "100.0% <span" in beijing and "6/6" in beijing  # echo: 6 of 6 state-aligned
