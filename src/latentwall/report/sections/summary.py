@@ -80,14 +80,20 @@ def headline(summary: Summary, ctx: ReportContext) -> str:
 """
 
 
+def _key_head(columns: Sequence[str]) -> str:
+    return "".join(f'<th scope="col">{esc(c.capitalize())}</th>' for c in columns)
+
+
+def _key_cells(g: GroupStats, columns: Sequence[str]) -> str:
+    """The group's key, one cell per column ('—' for an empty value)."""
+    return "".join(f"<td>{esc(fmt_value(g.key.get(c)) if g.key.get(c) != '' else '—')}</td>" for c in columns)
+
+
 def _rates_table(groups: Sequence[GroupStats], columns: Sequence[str], caption: str) -> str:
-    head = "".join(f'<th scope="col">{esc(c.capitalize())}</th>' for c in columns)
+    head = _key_head(columns)
     body = []
     for g in groups:
-        keys = "".join(
-            f"<td>{esc(fmt_value(g.key.get(c)) if g.key.get(c) != '' else '—')}</td>"
-            for c in columns
-        )
+        keys = _key_cells(g, columns)
         body.append(
             f'<tr>{keys}<td class="num">{g.n:,}</td><td class="num">{g.n_verdicts:,}</td>'
             f"{_rate_cell(g.refusal, heat=True)}{_rate_cell(g.evasion)}{_rate_cell(g.complete)}"
@@ -121,13 +127,10 @@ def breakdown(summary: Summary, ctx: ReportContext) -> str | Absent:
 
 
 def _bucket_table(groups: Sequence[GroupStats], columns: Sequence[str]) -> str:
-    head = "".join(f'<th scope="col">{esc(c.capitalize())}</th>' for c in columns)
+    head = _key_head(columns)
     body = []
     for g in groups:
-        keys = "".join(
-            f"<td>{esc(fmt_value(g.key.get(c)) if g.key.get(c) != '' else '—')}</td>"
-            for c in columns
-        )
+        keys = _key_cells(g, columns)
         n = g.n_probes
         cells = "".join(
             f'<td class="num">{g.consistency[b]:,}'
