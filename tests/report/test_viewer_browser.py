@@ -105,7 +105,7 @@ def assert_inert(driver):
 
 def test_viewer_and_report_in_chromium(tmp_path, browser):
     run_dir = tmp_path / "runs"
-    synthetic_store(run_dir, 600, languages=("en", "zh-Hans"))
+    synthetic_store(run_dir, 600, languages=("en", "zh-Hans"), stance=True)  # stance as a pass stores it
     add_hostile_run(run_dir)
     d = browser
     with start_viewer(run_dir) as viewer:
@@ -141,6 +141,11 @@ def test_viewer_and_report_in_chromium(tmp_path, browser):
         d.find_element("css selector", "#v-body button.open").click()
         wait(d, "!document.getElementById('v-drill').hidden && document.querySelector('#drill-body h2')")
         assert "model-a" in d.find_element("css selector", "#drill-body h2").text
+        # the stance a stance pass stored is shown (issue 11: the viewer used to miss it)
+        stance = d.execute_script(
+            "const dt = Array.from(document.querySelectorAll('#drill-body dt'))"
+            ".find(t => t.textContent === 'Narrative stance'); return dt && dt.nextElementSibling.textContent;")
+        assert stance and stance.split(" ")[0] in ("STATE_ALIGNED", "INDEPENDENT", "MIXED", "NOT_APPLICABLE"), stance
         shot = tmp_path / "viewer.png"
         assert d.save_screenshot(str(shot)) and shot.stat().st_size > 5_000
         # hostile answers are text

@@ -298,7 +298,9 @@
         ["Model", r.model || "\u2014"], ["Finish reason", r.finish_reason || "\u2014"],
         ["Status", r.status || "\u2014"], ["Latency", r.latency_s === null ? "\u2014" : Number(r.latency_s).toFixed(2) + " s"],
         ["Judge", r.judge || "\u2014"], ["Judge extra", JSON.stringify(r.judge_extra || {})],
-        ["Narrative stance", r.stance ? r.stance + (r.stance_rationale ? " \u2014 " + r.stance_rationale : "") : "\u2014"]
+        ["Narrative stance", !r.stance ? "\u2014" : !r.stance_rationale ? r.stance
+          : r.stance_rationale.indexOf(r.stance + ":") === 0 ? r.stance_rationale  // the rationale names it
+          : r.stance + " \u2014 " + r.stance_rationale]
       ].forEach(function (pair) {
         dl.appendChild(el("dt", null, pair[0]));
         dl.appendChild(el("dd", null, pair[1]));
