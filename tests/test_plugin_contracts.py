@@ -157,3 +157,21 @@ def test_registry_mechanism(tmp_path):
     from latentwall.errors import ConfigError
     with pytest.raises(ConfigError, match="unknown widget 'c' \\(known: a, b\\)"):
         reg.get("c")
+
+
+def test_every_family_reads_the_kind_with_one_grammar():
+    """One spec grammar: the kind before the first colon, spaces ignored, an empty kind is one
+    error that names the family."""
+    from latentwall.errors import ConfigError
+    from latentwall.guards import make_guard
+    from latentwall.judges import make_judge
+    from latentwall.registry import split_spec
+    from latentwall.strategies import make_condition
+    from latentwall.targets import make_target
+
+    assert split_spec(" openai:m@http://h:8000 ", "target") == ("openai", "m@http://h:8000")
+    assert split_spec("builtin", "target") == ("builtin", "")
+    for make, family in ((make_target, "target"), (make_judge, "judge"), (make_guard, "guard"),
+                         (make_condition, "strategy")):
+        with pytest.raises(ConfigError, match=family):
+            make(":x")

@@ -30,6 +30,16 @@ def resolve(path: str) -> Any:
     return obj
 
 
+def split_spec(spec: str, family: str) -> tuple[str, str]:
+    """The one spec grammar of every plugin family: "kind" or "kind:rest" (the rest is the
+    plugin's own: a model and URL, options, an argument). Errors name the family."""
+    kind, _, rest = spec.strip().partition(":")
+    kind = kind.strip()
+    if not kind:
+        raise ConfigError(f"empty {family} name in '{spec.strip()}'" if spec.strip() else f"empty {family} spec")
+    return kind, rest
+
+
 class Registry(Generic[T]):
     """Named plugins of one family, in registration order."""
 

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 from latentwall.datafiles import load_yaml, package_data
 from latentwall.errors import ConfigError, DataError
-from latentwall.registry import Registry
+from latentwall.registry import Registry, split_spec
 from latentwall.targets import Request, Response
 from latentwall.text import CJK, mapping_of
 
@@ -174,10 +174,7 @@ def default_messages() -> dict[str, dict[str, str]]:
 def parse_guard_spec(spec: str, rest_options: Sequence[str] = ()) -> tuple[str, dict[str, str]]:
     """'keyword:input,lists=china' -> ('keyword', {'mode': 'input', 'lists': 'china'})."""
     spec = spec.strip()
-    name, _, rest = spec.partition(":")
-    name = name.strip()
-    if not name:
-        raise ConfigError(f"empty guard name in '{spec}'")
+    name, rest = split_spec(spec, "guard")
     options: dict[str, str] = {}
     free = {"message", *rest_options}
     while rest:
@@ -204,8 +201,7 @@ def parse_guard_spec(spec: str, rest_options: Sequence[str] = ()) -> tuple[str, 
 
 def make_guard(spec: str) -> Guard:
     """Build a guard from its spec (see the module docstring)."""
-    name = spec.strip().partition(":")[0].strip()
-    cls = GUARDS.get(name)
+    cls = GUARDS.get(split_spec(spec, "guard")[0])
     _, options = parse_guard_spec(spec, cls.rest_options)
     return cls(spec.strip(), options)
 

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from latentwall.judges._signals import TRUNCATED_MIN_UNITS, units
 from latentwall.labels import Status
-from latentwall.registry import Registry
+from latentwall.registry import Registry, split_spec
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +102,6 @@ register_judge = JUDGES.register
 
 def make_judge(name: str, **options: Any) -> Judge:
     """'markers' -> the offline judge; 'llm:openai:MODEL@URL' -> an LLM judge on that target."""
-    kind, _, rest = name.partition(":")
+    kind, rest = split_spec(name, "judge")
     cls = JUDGES.get(kind)
     return cls.from_name(name, rest, **options)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from latentwall.errors import ConfigError
-from latentwall.registry import Registry
+from latentwall.registry import Registry, split_spec
 from latentwall.suites import Probe
 
 
@@ -124,9 +124,9 @@ def make_condition(spec: str) -> Condition:
         return Condition([])
     chain: list[Strategy] = []
     for part in spec.split("+"):
-        name, sep, arg = part.strip().partition(":")
-        if not name:
+        if not part.strip():
             raise ConfigError(f"empty strategy in condition '{spec}'")
+        name, arg = split_spec(part, "strategy")
         cls = STRATEGIES.get(name)
-        chain.append(cls(arg if sep else None))
+        chain.append(cls(arg if ":" in part else None))
     return Condition(chain)

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
-from latentwall.errors import ConfigError
-from latentwall.registry import Registry
+from latentwall.registry import Registry, split_spec
 from latentwall.text import repair, repaired_note
 
 
@@ -159,11 +158,7 @@ def redact_spec(spec: str) -> str:
 
 def parse_spec(spec: str) -> tuple[str, str]:
     """'openai:m@http://h' -> ('openai', 'm@http://h'); 'builtin' -> ('builtin', '')."""
-    spec = spec.strip()
-    if not spec:
-        raise ConfigError("empty target spec")
-    kind, _, rest = spec.partition(":")
-    return kind, rest
+    return split_spec(spec, "target")
 
 
 def make_target(spec: str, **options: Any) -> Target:
