@@ -148,7 +148,8 @@ def test_tooltips_carry_the_numbers(rendered):
     verdicts = rendered[0][1]
     tips = [t.text for t in ET.fromstring(verdicts).iter(f"{SVG}title")]
     assert "deepseek-r1 · suite china: Denial 20 of 100 = 20.0% (Wilson 95% 13.3–28.9%)" in tips
-    assert "deepseek-r1 · suite china: Denial + Evasive 50.0%, Wilson 95% 40.4–59.6%, n=100" in tips
+    # The complete share's interval is one minus the not-complete one (the lower whisker).
+    assert "deepseek-r1 · suite china: Complete 50 of 100 = 50.0% (Wilson 95% 40.4–59.6%)" in tips
     gap_tips = [t.text for t in ET.fromstring(rendered[1][1]).iter(f"{SVG}title")]
     assert ("deepseek-r1, en: gap +39.0 points (95% +30.0 to +48.0, bootstrap over topics); "
             "n = 280 China-side, 300 control") in gap_tips

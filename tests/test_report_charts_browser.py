@@ -10,6 +10,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
+from latentwall.analysis import Rate
 from latentwall.report._charts import label_text
 from latentwall.report._findings import Comparison, Side, findings, findings_html
 from latentwall.report._render import chart_svg
@@ -21,9 +22,9 @@ CSP = "default-src 'none'; base-uri 'none'; form-action 'none'"
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def page(tmp_path, charts, extra=""):
-    figures = "\n".join(f"<figure>{chart_svg(c)}<figcaption>{html.escape(c.caption)}</figcaption></figure>"
-                        for c in charts)
+def page(tmp_path, charts, svgs, extra=""):
+    figures = "\n".join(f"<figure>{svg}<figcaption>{html.escape(c.caption)}</figcaption></figure>"
+                        for c, svg in zip(charts, svgs, strict=True))
     doc = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}"><title>charts</title></head>
 <body>{extra}{figures}</body></html>"""
@@ -34,12 +35,11 @@ def page(tmp_path, charts, extra=""):
 
 def test_every_chart_renders_with_escaped_tooltips(browser, tmp_path):  # noqa: F811 (the fixture)
     hostile = XSS[0] + XSS[1]
-    charts = [c for text in (XSS[1], XSS[2], XSS[3]) for c in every_chart(label=text, topic=hostile, lang=text)]
-    from latentwall.analysis import Rate
-
+    charts = [c for text in (XSS[1], XSS[2]) for c in every_chart(label=text, topic=hostile, lang=text)]
+    svgs = [chart_svg(c) for c in charts]
     words = findings_html(findings([Comparison(hostile, "complete", Side("requests about China", Rate.of(36, 150)),
                                                Side("of matched controls", Rate.of(141, 150)))]))
-    browser.get(path := page(tmp_path, charts, words).as_uri())
+    browser.get(path := page(tmp_path, charts, svgs, words).as_uri())
     assert browser.execute_script("return document.readyState") == "complete", path
     assert browser.execute_script("return window.__pwned") is None
     assert browser.execute_script("return document.querySelectorAll('script, img, iframe, foreignObject').length") == 0
@@ -54,7 +54,7 @@ def test_every_chart_renders_with_escaped_tooltips(browser, tmp_path):  # noqa: 
     # Tooltips are text nodes holding exactly what the SVG writer put there.
     titles = browser.execute_script(
         "return [...document.querySelectorAll('svg.lw-chart title')].map(t => t.textContent)")
-    expected = [t.text or "" for c in charts for t in ET.fromstring(chart_svg(c)).iter(f"{SVG}title")]
+    expected = [t.text or "" for svg in svgs for t in ET.fromstring(svg).iter(f"{SVG}title")]
     assert titles == expected
     assert any(label_text(XSS[1], 80) in t for t in titles)
     assert any("⟨U+202E⟩" in t for t in titles)

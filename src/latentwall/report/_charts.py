@@ -317,17 +317,19 @@ def _halo() -> list[Any]:
     return [patheffects.withStroke(linewidth=2.8, foreground="white")]
 
 
-def _whisker(ax: Any, x: float, lo: float, hi: float, y: float, tips: Tips, tip: str,
-             colour: str = S.INK) -> None:
-    """A horizontal 95% interval with caps, haloed so it reads on dark and light bars.
-
-    Stacked bars put it on an edge (y ± BAR / 2), clear of the percentages inside.
-    """
-    cont = ax.errorbar([x], [y], xerr=[[max(0.0, x - lo)], [max(0.0, hi - x)]], fmt="none",
-                       ecolor=colour, elinewidth=1.0, capsize=2.5, capthick=1.0, zorder=4)
+def _whiskers(ax: Any, points: Sequence[tuple[float, float, float, float]],
+              colour: str = S.INK) -> None:
+    """Horizontal 95% intervals with caps, (x, lo, hi, y) each, in one artist, haloed so
+    they read on dark and light bars. Stacked bars put them on an edge (y ± BAR / 2),
+    clear of the percentages inside. Their numbers are in the bars' tooltips."""
+    if not points:
+        return
+    xs, los, his, ys = zip(*points, strict=True)
+    cont = ax.errorbar(xs, ys, xerr=[[max(0.0, x - lo) for x, lo in zip(xs, los, strict=True)],
+                                     [max(0.0, hi - x) for x, hi in zip(xs, his, strict=True)]],
+                       fmt="none", ecolor=colour, elinewidth=1.0, capsize=2.5, capthick=1.0, zorder=4)
     for artist in (*cont.lines[1], *cont.lines[2]):
         artist.set_path_effects(_halo())
-    _new_tip(tips, cont.lines[2][0], tip)
 
 
 def _row_note(ax: Any, y: float, text: str) -> None:
@@ -372,43 +374,43 @@ def _stacked(ax: Any, labels: Sequence[str], counts: Sequence[Mapping[str, int]]
              order: Sequence[str], colours: Mapping[str, str], inks: Mapping[str, str],
              names: Mapping[str, str], whiskers: Sequence[Sequence[str]], tips: Tips,
              what: str) -> None:
-    """Horizontal 100% stacked bars (`what` prefixes every tooltip), one per row, with Wilson whiskers at chosen boundaries.
+    """Horizontal 100% stacked bars, one per row, with Wilson whiskers at chosen boundaries.
 
     `whiskers`: for each boundary, the segments whose combined share it marks (e.g.
     ["DENIAL"] and ["DENIAL", "EVASIVE"]): the whisker is that share's Wilson 95% interval.
+    The first boundary's whiskers run on the bars' top edge, the second's on the bottom
+    edge: intervals of small groups overlap, and on one line they would merge. Each segment
+    has a tooltip (`what` in front) with its count, share and interval. One bar call per
+    segment kind and one whisker call per boundary keep a 60-topic chart fast.
     """
-    for i, (label, c) in enumerate(zip(labels, counts, strict=True)):
-        n = sum(c.get(k, 0) for k in order)
-        prefix = f"{what} {label_text(label, 80)}" if what else label_text(label, 80)
+    totals = [sum(c.get(k, 0) for k in order) for c in counts]
+    prefixes = [f"{what} {label_text(x, 80)}" if what else label_text(x, 80) for x in labels]
+    lefts = [0.0] * len(counts)
+    for key in order:
+        rows = [i for i, c in enumerate(counts) if totals[i] and c.get(key, 0)]
+        if not rows:
+            continue
+        widths = [counts[i][key] / totals[i] for i in rows]
+        bars = ax.barh(rows, widths, left=[lefts[i] for i in rows], height=BAR, color=colours[key],
+                       edgecolor="white", linewidth=0.7, zorder=2)
+        for i, w, patch in zip(rows, widths, bars.patches, strict=True):
+            k, n = counts[i][key], totals[i]
+            _new_tip(tips, patch, f"{prefixes[i]}: {names[key]} {k:,} of {n:,} = {_pct(w, 1)} "
+                                  f"(Wilson 95% {_ci(Rate.of(k, n))})")
+            if w >= 0.075:
+                ax.text(lefts[i] + w / 2, i, _pct(w), ha="center", va="center", fontsize=8,
+                        color=inks[key], zorder=3)
+            lefts[i] += w
+    for j, keys in enumerate(whiskers):
+        points = []
+        for i, c in enumerate(counts):
+            r = Rate.of(sum(c.get(x, 0) for x in keys), totals[i])
+            if r.rate is not None and r.lo is not None and r.hi is not None:
+                points.append((r.rate, r.lo, r.hi, i + (BAR / 2 if j % 2 else -BAR / 2)))
+        _whiskers(ax, points)
+    for i, n in enumerate(totals):
         if n == 0:
             ax.text(0.01, i, "no verdicts", va="center", ha="left", fontsize=8, color=S.MUTED)
-            _row_note(ax, i, "n=0")
-            continue
-        left = 0.0
-        for key in order:
-            k = c.get(key, 0)
-            if not k:
-                continue
-            w = k / n
-            bar = ax.barh(i, w, left=left, height=BAR, color=colours[key], edgecolor="white",
-                          linewidth=0.7, zorder=2)
-            r = Rate.of(k, n)
-            _new_tip(tips, bar.patches[0],
-                     f"{prefix}: {names[key]} {k:,} of {n:,} = {_pct(w, 1)} (Wilson 95% {_ci(r)})")
-            if w >= 0.075:
-                ax.text(left + w / 2, i, _pct(w), ha="center", va="center", fontsize=8,
-                        color=inks[key], zorder=3)
-            left += w
-        for j, keys in enumerate(whiskers):
-            k = sum(c.get(x, 0) for x in keys)
-            r = Rate.of(k, n)
-            if r.rate is None or r.lo is None or r.hi is None:
-                continue
-            shown = " + ".join(names[x] for x in keys)
-            # The first boundary's interval on the bar's top edge, the second on its bottom
-            # edge: intervals of small groups overlap, and on one line they would merge.
-            _whisker(ax, r.rate, r.lo, r.hi, i + (BAR / 2 if j % 2 else -BAR / 2), tips,
-                     f"{prefix}: {shown} {_pct(r.rate, 1)}, Wilson 95% {_ci(r)}, n={n:,}")
         _row_note(ax, i, f"n={n:,}")
 
 
@@ -783,19 +785,19 @@ def rate_chart(bars: Sequence[RateBar], *, name: str, title: str, metric: str, c
         tips: Tips = {}
         axes = _panels(fig, [len(p) for p in panels])
         for ax, group, prow in zip(axes, groups, panels, strict=True):
+            shown = [i for i, b in enumerate(prow) if b.rate.rate is not None]
+            bars = ax.barh(shown, [prow[i].rate.rate for i in shown], height=BAR, color=S.BAR, zorder=2)
+            for i, patch in zip(shown, bars.patches, strict=True):
+                r = prow[i].rate
+                _new_tip(tips, patch, f"{label_text(prow[i].label, 80)}: {metric} {r.k:,} of {r.n:,} = "
+                                      f"{_pct(r.rate, 1)} (Wilson 95% {_ci(r)})")
+                _row_note(ax, i, f"{_pct(r.rate)}  n={r.n:,}")
+            _whiskers(ax, [(b.rate.rate, b.rate.lo, b.rate.hi, i) for i, b in enumerate(prow)
+                           if b.rate.rate is not None and b.rate.lo is not None and b.rate.hi is not None])
             for i, b in enumerate(prow):
-                r = b.rate
-                name_ = label_text(b.label, 80)
-                if r.rate is None:
+                if b.rate.rate is None:
                     ax.text(0.01, i, "no data", va="center", fontsize=8, color=S.MUTED)
                     _row_note(ax, i, "n=0")
-                    continue
-                bar = ax.barh(i, r.rate, height=BAR, color=S.BAR, zorder=2)
-                tip = f"{name_}: {metric} {r.k:,} of {r.n:,} = {_pct(r.rate, 1)} (Wilson 95% {_ci(r)})"
-                _new_tip(tips, bar.patches[0], tip)
-                if r.lo is not None and r.hi is not None and r.hi - r.lo > 1e-9:
-                    _whisker(ax, r.rate, r.lo, r.hi, i, tips, tip)
-                _row_note(ax, i, f"{_pct(r.rate)}  n={r.n:,}")
             _rows_axis(ax, [b.label for b in prow])
             _percent_axis(ax)
             if group:
