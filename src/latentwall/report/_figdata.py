@@ -152,9 +152,7 @@ def gap_comparisons(paired: Doc, names: Mapping[str, str] | None = None, *,
     out = []
     for t, lang, block, overall in _gap_entries(paired):
         comp = block.get("complete") or {}
-        where = "" if overall and len(block.get("languages", [])) != 1 else f" in {lang}"
-        if overall:
-            where = " (all languages)"
+        where = " (all languages)" if overall else f" in {lang}"
         out.append(Comparison(
             _target_label(t, names), "complete",
             Side(f"{subject} about China{where}", rate_from(comp.get("china"))),
