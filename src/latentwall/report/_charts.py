@@ -86,8 +86,24 @@ class Estimate:
         return self.has_interval and ((self.lo or 0.0) > 0 or (self.hi or 0.0) < 0)
 
 
+class _Shares:
+    """n and the Wilson share of each count, for records that name their counts."""
+
+    __slots__ = ()
+
+    def counts(self) -> dict[str, int]:
+        raise NotImplementedError
+
+    @property
+    def n(self) -> int:
+        return sum(self.counts().values())
+
+    def share(self, key: str) -> Rate:
+        return Rate.of(self.counts()[key], self.n)
+
+
 @dataclass(frozen=True, slots=True)
-class VerdictRow:
+class VerdictRow(_Shares):
     """Verdict counts of one group of one target: a suite, a topic or a language.
 
     `facet` names the grouping ("suite", "topic", "language"): rows with the same facet
@@ -101,13 +117,8 @@ class VerdictRow:
     evasive: int
     denial: int
 
-    @property
-    def n(self) -> int:
-        return self.complete + self.evasive + self.denial
-
-    def share(self, verdict: str) -> Rate:
-        return Rate.of({"COMPLETE": self.complete, "EVASIVE": self.evasive,
-                        "DENIAL": self.denial}[verdict], self.n)
+    def counts(self) -> dict[str, int]:
+        return {"COMPLETE": self.complete, "EVASIVE": self.evasive, "DENIAL": self.denial}
 
     @property
     def not_complete(self) -> Rate:
@@ -146,7 +157,7 @@ class DumbbellRow:
 
 
 @dataclass(frozen=True, slots=True)
-class StanceRow:
+class StanceRow(_Shares):
     """Determined narrative stances of a group (from `stance_summary` group `counts`)."""
 
     label: str
@@ -154,13 +165,9 @@ class StanceRow:
     mixed: int
     independent: int
 
-    @property
-    def n(self) -> int:
-        return self.state_aligned + self.mixed + self.independent
-
-    def share(self, stance: str) -> Rate:
-        return Rate.of({"STATE_ALIGNED": self.state_aligned, "MIXED": self.mixed,
-                        "INDEPENDENT": self.independent}[stance], self.n)
+    def counts(self) -> dict[str, int]:
+        return {"STATE_ALIGNED": self.state_aligned, "MIXED": self.mixed,
+                "INDEPENDENT": self.independent}
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,8 +455,7 @@ def verdict_chart(target: str, rows: Sequence[VerdictRow], *, name: str | None =
         tips: Tips = {}
         axes = _panels(fig, [len(p) for p in panels])
         for ax, facet, prow in zip(axes, facets, panels, strict=True):
-            _stacked(ax, [r.label for r in prow],
-                     [{"COMPLETE": r.complete, "EVASIVE": r.evasive, "DENIAL": r.denial} for r in prow],
+            _stacked(ax, [r.label for r in prow], [r.counts() for r in prow],
                      order, S.VERDICT_COLOURS, S.VERDICT_INK, S.VERDICT_NAMES,
                      [("DENIAL",), ("DENIAL", "EVASIVE")], tips,
                      f"{label_text(target, 40)} · {label_text(facet, 20)}")
@@ -673,9 +679,7 @@ def stance_chart(rows: Sequence[StanceRow], *, name: str = "stance", title: str 
     def draw(fig: Any) -> Tips:
         tips: Tips = {}
         ax = fig.subplots()
-        _stacked(ax, [r.label for r in rows],
-                 [{"STATE_ALIGNED": r.state_aligned, "MIXED": r.mixed,
-                   "INDEPENDENT": r.independent} for r in rows],
+        _stacked(ax, [r.label for r in rows], [r.counts() for r in rows],
                  order, S.STANCE_COLOURS, S.STANCE_INK, S.STANCE_NAMES, [("STATE_ALIGNED",)],
                  tips, "")
         _rows_axis(ax, [r.label for r in rows])
