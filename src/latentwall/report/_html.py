@@ -135,7 +135,7 @@ def target_names(results: Iterable[Result], given: Mapping[str, str] | None = No
     models: dict[str, dict[str, None]] = {}
     for r in results:
         seen = models.setdefault(r.bare_target, {})
-        if r.model:
+        if r.model and str(r.model) != r.bare_target:  # a model that is its spec says nothing more
             seen.setdefault(str(r.model), None)
     given = dict(given or {})
     # A model recorded by several targets (one model under several settings) names none of
