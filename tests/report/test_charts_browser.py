@@ -67,3 +67,41 @@ def test_every_chart_renders_with_escaped_tooltips(browser, tmp_path):  # noqa: 
     shot = tmp_path / "charts.png"
     browser.set_window_size(1200, 1600)
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 20_000
+
+
+def test_report_charts_render_tooltips_escaped_filters_work(browser, tmp_path):  # noqa: F811 (the fixture)
+    """The written report in Chromium: its charts are drawn at size, their tooltips hold the
+    hostile target name as text, nothing runs, and the heat map's metric and the explorer's
+    filters still work with charts on the page."""
+    from latentwall.report import write_report
+    from test_report import row, run
+
+    hostile = XSS[0] + " " + XSS[2]
+    rows = [row(target=t, model=t, probe_id=f"s/topic/q{j}/en", topic=("taiwan", "weather")[j % 2],
+                label=("COMPLETE", "EVASIVE", "DENIAL", "DENIAL")[(j + i) % 4])
+            for i, t in enumerate(("plain-model", hostile)) for j in range(16)]
+    path = write_report([run()], lambda: rows, tmp_path / "r.html")
+    browser.get(path.as_uri())
+    assert browser.execute_script("return window.__pwned") is None
+    sizes = browser.execute_script(
+        "return [...document.querySelectorAll('figure.chart svg.lw-chart')].map(s => {"
+        "const r = s.getBoundingClientRect(); return [r.width, r.height]})")
+    assert len(sizes) >= 2 and all(w > 300 and h > 100 for w, h in sizes)
+    titles = browser.execute_script(
+        "return [...document.querySelectorAll('svg.lw-chart title')].map(t => t.textContent).join('\\n')")
+    heads = browser.execute_script("return [...document.querySelectorAll('.findings-target h3')].map(h => h.textContent)")
+    assert any(h.startswith("<script>") for h in heads)  # the hostile name, shown as text
+    assert "<script>" in titles  # in the charts' tooltips too, as text
+    assert browser.execute_script("return document.querySelectorAll('main script:not([type]), main img').length") == 0
+    # The heat map's metric choice redraws the cells: not complete by default, then refusal.
+    assert browser.find_element("id", "hm-facet").text.startswith("Not complete")
+    browser.execute_script("const s = document.getElementById('hm-metric'); s.value = 'refusal';"
+                           "s.dispatchEvent(new Event('change'));")
+    assert browser.find_element("id", "hm-facet").text.startswith("Refusal")
+    # The explorer's label filter.
+    browser.execute_script("const s = document.getElementById('f-label'); s.value = 'DENIAL';"
+                           "s.dispatchEvent(new Event('change'));")
+    labels = browser.execute_script(
+        "return [...document.querySelectorAll('#resp-body tr')].map(r => r.textContent)")
+    assert labels and all("DENIAL" in t for t in labels)
+    assert browser.execute_script("return window.__pwned") is None

@@ -147,6 +147,52 @@ def target_names(results: Iterable[Result], given: Mapping[str, str] | None = No
     return display_names(idents)
 
 
+# Repeated per row and interned by `Slim`; the answer text is not.
+_SHARED_STR = ("run_id", "target", "probe_id", "suite", "topic", "language", "category", "kind", "group",
+               "jurisdiction", "risk_code", "hazard", "answer", "condition", "finish_reason", "status", "model",
+               "judge_label", "judge", "guard_spec", "stance")
+# What the analyses read of a stored stance's detail (analysis/_stance.py).
+_STANCE_KEYS = ("label", "scorer", "reason", "fabrication")
+
+
+class Slim:
+    """The compact copy of each result the report's analyses keep, sharing what rows repeat.
+
+    Rows read from the store carry fresh copies of every target, topic, language and
+    `expected` mapping; at 100,000 responses those copies are most of the report's memory.
+    Here equal values are one object, the stance detail keeps only what the analyses read,
+    and the target gets its display name in the same step.
+    """
+
+    def __init__(self, names: Mapping[str, str] | None = None) -> None:
+        self.names = dict(names or {})
+        self._strings: dict[str, str] = {}
+        self._shared: dict[str, Any] = {}
+
+    def _str(self, value: Any) -> Any:
+        return self._strings.setdefault(value, value) if isinstance(value, str) else value
+
+    def _same(self, value: Any) -> Any:
+        if not value:
+            return value
+        try:
+            key = repr(sorted(value.items())) if isinstance(value, Mapping) else repr(value)
+        except TypeError:
+            return value
+        return self._shared.setdefault(key, value)
+
+    def __call__(self, r: Result) -> Result:
+        detail = r.stance_detail
+        if isinstance(detail, Mapping):
+            detail = self._same({k: detail[k] for k in _STANCE_KEYS if k in detail})
+        changes: dict[str, Any] = {f: self._str(getattr(r, f)) for f in _SHARED_STR}
+        short = self.names.get(r.bare_target)
+        if short is not None and short != r.bare_target:
+            changes["target"] = self._str(short + str(r.target or "")[len(r.bare_target):])
+        return replace(r.compact(), **changes, expected=self._same(r.expected), tags=self._same(r.tags),
+                       stance_detail=detail)
+
+
 def renamed(r: Result, names: Mapping[str, str]) -> Result:
     """The result under its target's display name (a guard suffix kept as the runner writes it)."""
     bare = r.bare_target
@@ -452,10 +498,13 @@ def write_report(
     out.parent.mkdir(parents=True, exist_ok=True)
     chosen = list(sections() if section_list is None else section_list)
     extras = dict(extras or {})
-    results = [r.compact() for r in with_stance(rows_factory())]
+    slim = Slim()
+    results = [slim(r) for r in with_stance(rows_factory())]
     display = target_names(results, names)
     short = {spec: d.short for spec, d in display.items()}
-    results = [renamed(r, short) for r in results]
+    for i, r in enumerate(results):  # in place: no second list of 100,000 results
+        results[i] = renamed(r, short)
+    del slim
     for key in ("regime_reference", "capability_baseline"):  # given as specs or as names
         if isinstance(extras.get(key), str):
             extras[key] = ",".join(short.get(v.strip(), v.strip()) for v in extras[key].split(","))
