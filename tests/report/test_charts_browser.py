@@ -10,12 +10,13 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
+from test_charts import XSS, every_chart
+from test_viewer_browser import browser, pytestmark  # noqa: F401
+
 from latentwall.analysis import Rate
 from latentwall.report._charts import label_text
 from latentwall.report._findings import Comparison, Side, findings, findings_html
 from latentwall.report._render import chart_svg
-from test_charts import XSS, every_chart
-from test_viewer_browser import browser, pytestmark  # noqa: F401
 
 # No script, no style sheet, no image, no fetch: an inline SVG chart needs none of them.
 CSP = "default-src 'none'; base-uri 'none'; form-action 'none'"
@@ -73,8 +74,9 @@ def test_report_charts_render_tooltips_escaped_filters_work(browser, tmp_path): 
     """The written report in Chromium: its charts are drawn at size, their tooltips hold the
     hostile target name as text, nothing runs, and the heat map's metric and the explorer's
     filters still work with charts on the page."""
-    from latentwall.report import write_report
     from test_report import row, run
+
+    from latentwall.report import write_report
 
     hostile = XSS[0] + " " + XSS[2]
     rows = [row(target=t, model=t, probe_id=f"s/topic/q{j}/en", topic=("taiwan", "weather")[j % 2],

@@ -8,13 +8,13 @@ import pytest
 from latentwall.analysis import (
     Rate,
     capability_tax,
+    mcnemar,
     paired_control_gap,
     splinter_index,
     stance_summary,
     strategy_metrics,
     summarise,
 )
-from latentwall.analysis import mcnemar
 from latentwall.report._charts import (
     gap_chart,
     leakage_chart,

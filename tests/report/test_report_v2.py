@@ -11,12 +11,12 @@ import re
 from html import unescape
 
 import pytest
+from test_report import PAYLOADS, row, run
 
 from _helpers import run_cli
 from latentwall.report import write_report
 from latentwall.store import Store
 from latentwall.testing import write_synthetic_run
-from test_report import PAYLOADS, row, run
 
 pytest.importorskip("matplotlib")
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from latentwall.analysis import Rate
-from latentwall.analysis import mcnemar, newcombe_paired_diff
+from latentwall.analysis import Rate, mcnemar, newcombe_paired_diff
 from latentwall.report._charts import (
     Chart,
     DumbbellRow,

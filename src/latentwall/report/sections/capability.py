@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from latentwall.analysis import CapabilityTaxes, to_json
-from latentwall.report._format import esc, rate_html
 from latentwall.report._charts import capability_chart
 from latentwall.report._figdata import tax_rows
 from latentwall.report._figure import figures
+from latentwall.report._format import esc, rate_html
 from latentwall.report.sections import Absent, ReportContext, register
 
 

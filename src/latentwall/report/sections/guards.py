@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from latentwall.analysis import LAYERS, StrategyMetrics, sort_key, to_json
-from latentwall.report._format import esc, pct
 from latentwall.report._charts import leakage_chart
 from latentwall.report._figdata import leakage_bars
 from latentwall.report._figure import figures
+from latentwall.report._format import esc, pct
 from latentwall.report.sections import Absent, ReportContext, register
 
 

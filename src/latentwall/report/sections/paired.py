@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from latentwall.analysis import PairedResult, to_json
-from latentwall.report._format import esc, pct
 from latentwall.report._charts import gap_chart
 from latentwall.report._figdata import gap_points
 from latentwall.report._figure import figures
+from latentwall.report._format import esc, pct
 from latentwall.report.sections import Absent, ReportContext, register
 
 

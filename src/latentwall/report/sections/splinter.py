@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from latentwall.analysis import NotApplicable, SplinterResult, to_json
-from latentwall.report._format import esc, fmt_p, pct, pct_ci
 from latentwall.report._charts import splinter_chart
 from latentwall.report._figdata import splinter_rows
 from latentwall.report._figure import figures
+from latentwall.report._format import esc, fmt_p, pct, pct_ci
 from latentwall.report.sections import Absent, ReportContext, register
 
 _TEST_NAMES = {"mcnemar": "McNemar", "cochran-q": "Cochran's Q"}

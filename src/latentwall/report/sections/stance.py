@@ -7,10 +7,10 @@ from typing import Any
 
 from latentwall.analysis import StanceSummary, to_json
 from latentwall.judges.stance import INDEPENDENT, JUDGE_ERROR, MIXED, NOT_APPLICABLE, STATE_ALIGNED
-from latentwall.report._format import esc, rate_html
 from latentwall.report._charts import stance_chart
 from latentwall.report._figdata import stance_rows
 from latentwall.report._figure import figures
+from latentwall.report._format import esc, rate_html
 from latentwall.report.sections import Absent, ReportContext, register
 
 

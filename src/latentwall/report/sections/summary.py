@@ -7,10 +7,10 @@ from typing import Any
 
 from latentwall.analysis import GroupStats, Rate, Summary
 from latentwall.labels import Verdict
-from latentwall.report._format import esc, fmt_value, pct, visible_columns
 from latentwall.report._charts import verdict_chart
 from latentwall.report._figdata import verdict_rows
 from latentwall.report._figure import figures
+from latentwall.report._format import esc, fmt_value, pct, visible_columns
 from latentwall.report.sections import Absent, ReportContext, register
 
 
