@@ -191,7 +191,8 @@ def test_viewer_and_report_in_chromium(tmp_path, browser):
     assert d.find_element("id", "hm-facet").text == "Not complete (evasive + denial) · zh-Hans"
     d.execute_script("const t = document.getElementById('f-topic'); t.value = t.options[0].value;"
                      "t.dispatchEvent(new Event('change'));"
-                     "const s = document.getElementById('f-target'); s.value = 'evil-model';"
+                     # the report names the hostile run by the model its responses record ("m")
+                     "const s = document.getElementById('f-target'); s.value = 'm';"
                      "s.dispatchEvent(new Event('change'));")
     assert_inert(d)
     answers = d.execute_script(
