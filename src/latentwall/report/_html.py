@@ -160,12 +160,10 @@ class Slim:
 
     Rows read from the store carry fresh copies of every target, topic, language and
     `expected` mapping; at 100,000 responses those copies are most of the report's memory.
-    Here equal values are one object, the stance detail keeps only what the analyses read,
-    and the target gets its display name in the same step.
+    Here equal values are one object and the stance detail keeps only what the analyses read.
     """
 
-    def __init__(self, names: Mapping[str, str] | None = None) -> None:
-        self.names = dict(names or {})
+    def __init__(self) -> None:
         self._strings: dict[str, str] = {}
         self._shared: dict[str, Any] = {}
 
@@ -186,9 +184,6 @@ class Slim:
         if isinstance(detail, Mapping):
             detail = self._same({k: detail[k] for k in _STANCE_KEYS if k in detail})
         changes: dict[str, Any] = {f: self._str(getattr(r, f)) for f in _SHARED_STR}
-        short = self.names.get(r.bare_target)
-        if short is not None and short != r.bare_target:
-            changes["target"] = self._str(short + str(r.target or "")[len(r.bare_target):])
         return replace(r.compact(), **changes, expected=self._same(r.expected), tags=self._same(r.tags),
                        stance_detail=detail)
 
