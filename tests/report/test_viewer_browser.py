@@ -99,8 +99,12 @@ def add_hostile_run(run_dir):
 
 def assert_inert(driver):
     assert driver.execute_script("return window.__pwned === undefined")
-    hostile = "main img, main svg, main script:not([type='application/json']), main iframe"
+    hostile = "main img, main script:not([type='application/json']), main iframe, main foreignObject"
     assert driver.execute_script(f"return document.querySelectorAll({hostile!r}).length") == 0
+    # the only SVGs are our charts, each the one child of its figure besides the caption
+    assert driver.execute_script(
+        "return Array.from(document.querySelectorAll('main svg')).every("
+        "s => s.parentElement.matches('figure.chart') && s.matches('svg.lw-chart'))")
 
 
 def test_viewer_and_report_in_chromium(tmp_path, browser):
@@ -184,10 +188,11 @@ def test_viewer_and_report_in_chromium(tmp_path, browser):
     # the language facet redraws the cells without a server
     d.execute_script("const s = document.getElementById('hm-language'); s.value = '1';"
                      "s.dispatchEvent(new Event('change'));")
-    assert d.find_element("id", "hm-facet").text == "Refusal · zh-Hans"
+    assert d.find_element("id", "hm-facet").text == "Not complete (evasive + denial) · zh-Hans"
     d.execute_script("const t = document.getElementById('f-topic'); t.value = t.options[0].value;"
                      "t.dispatchEvent(new Event('change'));"
-                     "const s = document.getElementById('f-target'); s.value = 'evil-model';"
+                     # the report names the hostile run by the model its responses record ("m")
+                     "const s = document.getElementById('f-target'); s.value = 'm';"
                      "s.dispatchEvent(new Event('change'));")
     assert_inert(d)
     answers = d.execute_script(

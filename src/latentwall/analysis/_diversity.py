@@ -156,17 +156,22 @@ def diversity(
     """
     by = tuple(by)
     wanted = set(labels) if labels is not None else None
-    groups: dict[tuple[Any, ...], list[list[str]]] = {}
+    groups: dict[tuple[Any, ...], list[tuple[str, ...]]] = {}
     texts: dict[tuple[Any, ...], list[str]] = {}
+    why_not = embedding_available() if embeddings is not False else "not requested"
+    keep_texts = why_not is None  # the answers themselves are kept only to embed them
+    # Answers repeat their words: one string per distinct token keeps memory flat in the
+    # number of answers (at 100,000 answers, per-answer copies were most of a report's memory).
+    vocab: dict[str, str] = {}
     n_rows = 0
     for r in as_results(rows):
         n_rows += 1
         if r.is_terminal or (wanted is not None and r.judge_label not in wanted):
             continue
         key = tuple(getattr(r, f, None) for f in by)
-        groups.setdefault(key, []).append(tokens(str(r.text)))
-        texts.setdefault(key, []).append(str(r.text))
-    why_not = embedding_available() if embeddings is not False else "not requested"
+        groups.setdefault(key, []).append(tuple(vocab.setdefault(t, t) for t in tokens(str(r.text))))
+        if keep_texts:
+            texts.setdefault(key, []).append(str(r.text))
     out: dict[str, Any] = {
         "analysis": "diversity", "by": list(by), "n_rows": n_rows, "not_applicable": None,
         "embedding": {"available": why_not is None, "note": why_not,
@@ -181,20 +186,26 @@ def diversity(
         return Diversity(**out)
     for key in sorted(groups, key=lambda k: tuple((v is None, str(v)) for v in k)):
         answers = groups[key]
-        uni = [t for a in answers for t in a]
-        bi = [g for a in answers for g in _ngrams(a, 2)]
-        within = [x for a in answers if (x := self_repetition(a)) is not None]
+        # Counted answer by answer, never as one list of every n-gram of the group: the
+        # figures are the same and memory does not grow with the group's size.
+        n_uni = sum(len(a) for a in answers)
+        n_bi = sum(max(len(a) - 1, 0) for a in answers)
+        distinct_uni: set[str] = set()
+        distinct_bi: set[tuple[str, ...]] = set()
         df: Counter[tuple[str, ...]] = Counter()
-        grams_per = [set(_ngrams(a, ACROSS_N)) for a in answers]
-        for gs in grams_per:
-            df.update(gs)
-        across = [sum(1 for g in gs if df[g] > 1) / len(gs) for gs in grams_per if gs]
+        for a in answers:
+            distinct_uni.update(a)
+            distinct_bi.update(_ngrams(a, 2))
+            df.update(set(_ngrams(a, ACROSS_N)))
+        within = [x for a in answers if (x := self_repetition(a)) is not None]
+        across = [sum(1 for g in gs if df[g] > 1) / len(gs)
+                  for a in answers if (gs := set(_ngrams(a, ACROSS_N)))]
         lens = [float(len(a)) for a in answers]
         q1, med, q3 = _quantiles(lens)
         g: dict[str, Any] = {
-            "key": dict(zip(by, key, strict=True)), "n_answers": len(answers), "n_tokens": len(uni),
-            "distinct_1": len(set(uni)) / len(uni) if uni else None,
-            "distinct_2": len(set(bi)) / len(bi) if bi else None,
+            "key": dict(zip(by, key, strict=True)), "n_answers": len(answers), "n_tokens": n_uni,
+            "distinct_1": len(distinct_uni) / n_uni if n_uni else None,
+            "distinct_2": len(distinct_bi) / n_bi if n_bi else None,
             "self_repetition_within": statistics.fmean(within) if within else None,
             "repetition_across": statistics.fmean(across) if len(answers) > 1 and across else None,
             "length": {"mean": statistics.fmean(lens), "sd": statistics.stdev(lens) if len(lens) > 1 else 0.0,

@@ -44,8 +44,11 @@ def add_counts(cell: list[int], other: Sequence[int]) -> None:
 
 
 def rate_of(counts: Sequence[int], metric: str) -> Rate:
-    """Refusal or evasion among verdicts, or narrative echo among determined stances."""
+    """Not complete (EVASIVE + DENIAL), refusal or evasion among verdicts, or narrative echo
+    among determined stances."""
     verdicts = counts[COMPLETE] + counts[EVASIVE] + counts[DENIAL]
+    if metric == "not_complete":
+        return Rate.of(counts[EVASIVE] + counts[DENIAL], verdicts)
     if metric == "refusal":
         return Rate.of(counts[DENIAL], verdicts)
     if metric == "evasion":

@@ -106,6 +106,11 @@ def _write_jsonl(fh: IO[str], rows: Iterator[dict[str, Any]]) -> int:
     return n
 
 
+def formula_safe(text: str) -> str:
+    """A text cell that a spreadsheet would run as a formula, made inert with a leading apostrophe."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def csv_cell(name: str, value: Any, excel_safe: bool) -> str:
     if value is None:
         return ""
@@ -116,9 +121,7 @@ def csv_cell(name: str, value: Any, excel_safe: bool) -> str:
     if name in INT_FIELDS or name in FLOAT_FIELDS:
         return repr(value)
     text = str(value)
-    if excel_safe and text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+    return formula_safe(text) if excel_safe else text
 
 
 def _write_csv(fh: IO[str], rows: Iterator[dict[str, Any]], excel_safe: bool) -> int:

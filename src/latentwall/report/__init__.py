@@ -7,7 +7,15 @@ absent. The one HTML escaper, the one terminal cleaner and the one formatter liv
 """
 
 from latentwall.report._format import blob_json, esc, neutralise
-from latentwall.report._html import BLOB_FIELDS, SECTION_IDS, options_from_extras, write_report
+from latentwall.report._html import (
+    BLOB_FIELDS,
+    MAX_INLINE_RESPONSES,
+    SECTION_IDS,
+    options_from_extras,
+    target_names,
+    write_report,
+)
+from latentwall.report._render import matplotlib_available
 from latentwall.report._terminal import (
     clean,
     print_compare,
@@ -28,6 +36,7 @@ from latentwall.report.sections import (
 
 __all__ = [
     "BLOB_FIELDS",
+    "MAX_INLINE_RESPONSES",
     "SECTIONS",
     "SECTION_IDS",
     "Absent",
@@ -36,6 +45,7 @@ __all__ = [
     "blob_json",
     "clean",
     "esc",
+    "matplotlib_available",
     "neutralise",
     "options_from_extras",
     "print_compare",
@@ -47,6 +57,7 @@ __all__ = [
     "sections",
     "serve_viewer",
     "start_viewer",
+    "target_names",
     "unregister_section",
     "write_report",
 ]

@@ -20,6 +20,7 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -31,6 +32,7 @@ from latentwall.judges.stance import with_stance
 from latentwall.labels import STATUSES, VERDICTS
 from latentwall.records import Result, as_results
 from latentwall.report._format import blob_json, esc, fmt_value, neutralise
+from latentwall.report._names import DisplayName, TargetIdentity, display_names
 from latentwall.report.sections import (
     Rendered,
     ReportContext,
@@ -54,6 +56,9 @@ SECTION_IDS: tuple[str, ...] = (
     "responses",
 )
 MAX_FIELD_CHARS = 100_000
+# Beyond this many responses the page inlines only the first ones and points to
+# `latentwall view` (paged from the store) for the rest: the file stays small and opens fast.
+MAX_INLINE_RESPONSES = 20_000
 UNJUDGED = "UNJUDGED"
 
 # Fields of each response embedded for the explorer, in this order (rows are JSON arrays).
@@ -121,7 +126,78 @@ def _blob_row(row: Result, limit: int) -> list[Any]:
     return out
 
 
-# ---------------------------------------------------------------- formatting
+# ---------------------------------------------------------------- names
+
+
+def target_names(results: Iterable[Result], given: Mapping[str, str] | None = None) -> dict[str, DisplayName]:
+    """Display names of the results' models (bare targets, without a guard suffix): the
+    user's `--name`, else the one model the rows record, else the spec shortened."""
+    models: dict[str, dict[str, None]] = {}
+    for r in results:
+        seen = models.setdefault(r.bare_target, {})
+        if r.model and str(r.model) != r.bare_target:  # a model that is its spec says nothing more
+            seen.setdefault(str(r.model), None)
+    given = dict(given or {})
+    # A model recorded by several targets (one model under several settings) names none of
+    # them: their specs tell them apart.
+    shared = {m for spec, ms in models.items() for m in ms
+              if sum(m in other for other in models.values()) > 1}
+    idents = [TargetIdentity(spec, tuple(m for m in ms if m not in shared), given.get(spec))
+              for spec, ms in models.items()]
+    return display_names(idents)
+
+
+# Repeated per row and interned by `Slim`; the answer text is not.
+_SHARED_STR = ("run_id", "target", "probe_id", "suite", "topic", "language", "category", "kind", "group",
+               "jurisdiction", "risk_code", "hazard", "answer", "condition", "finish_reason", "status", "model",
+               "judge_label", "judge", "guard_spec", "stance")
+# What the analyses read of a stored stance's detail (analysis/_stance.py).
+_STANCE_KEYS = ("label", "scorer", "reason", "fabrication")
+
+
+class Slim:
+    """The compact copy of each result the report's analyses keep, sharing what rows repeat.
+
+    Rows read from the store carry fresh copies of every target, topic, language and
+    `expected` mapping; at 100,000 responses those copies are most of the report's memory.
+    Here equal values are one object and the stance detail keeps only what the analyses read.
+    """
+
+    def __init__(self) -> None:
+        self._strings: dict[str, str] = {}
+        self._shared: dict[str, Any] = {}
+
+    def _str(self, value: Any) -> Any:
+        return self._strings.setdefault(value, value) if isinstance(value, str) else value
+
+    def _same(self, value: Any) -> Any:
+        if not value:
+            return value
+        try:
+            key = repr(sorted(value.items())) if isinstance(value, Mapping) else repr(value)
+        except TypeError:
+            return value
+        return self._shared.setdefault(key, value)
+
+    def __call__(self, r: Result) -> Result:
+        detail = r.stance_detail
+        if isinstance(detail, Mapping):
+            detail = self._same({k: detail[k] for k in _STANCE_KEYS if k in detail})
+        changes: dict[str, Any] = {f: self._str(getattr(r, f)) for f in _SHARED_STR}
+        return replace(r.compact(), **changes, expected=self._same(r.expected), tags=self._same(r.tags),
+                       stance_detail=detail)
+
+
+def renamed(r: Result, names: Mapping[str, str]) -> Result:
+    """The result under its target's display name (a guard suffix kept as the runner writes it)."""
+    bare = r.bare_target
+    short = names.get(bare)
+    if short is None or short == bare:
+        return r
+    target = str(r.target or "")
+    return replace(r, target=short + target[len(bare):], guard_spec=r.guard_spec)
+
+
 
 
 # ---------------------------------------------------------------- sections
@@ -192,7 +268,21 @@ def _absent_notes(absent: Sequence[Rendered]) -> str:
     return f'<h3>Not available in this report</h3>\n<ul id="not-available" class="small">{items}</ul>\n'
 
 
-def _methods(runs: Sequence[Mapping[str, Any]], version: str, absent: Sequence[Rendered]) -> str:
+def _names_table(names: Mapping[str, DisplayName]) -> str:
+    if not names:
+        return ""
+    source = {"name": "given with --name", "model": "the model the responses record", "spec": "the spec, shortened"}
+    rows = "".join(f"<tr><td>{esc(d.short)}</td><td><code>{esc(d.full)}</code></td><td>{esc(source.get(d.source, d.source))}</td></tr>"
+                   for d in sorted(names.values(), key=lambda d: d.short.casefold()))
+    return f"""<h3>Target names</h3>
+<p class="small muted">Tables and charts name each target by its display name; the spec it was run with is kept here.</p>
+<div class="tablewrap"><table class="small"><thead><tr><th scope="col">Name</th><th scope="col">Target spec</th><th scope="col">Name from</th></tr></thead>
+<tbody>{rows}</tbody></table></div>
+"""
+
+
+def _methods(runs: Sequence[Mapping[str, Any]], version: str, absent: Sequence[Rendered],
+             names: Mapping[str, DisplayName] | None = None) -> str:
     rows = []
     for r in runs:
         params = r.get("params") or {}
@@ -270,8 +360,8 @@ answers that follow a state narrative are COMPLETE here, their stance is a separ
 <thead><tr>{head}</tr></thead>
 <tbody>{"".join(rows) or '<tr><td colspan="15">No run metadata.</td></tr>'}</tbody>
 </table></div>
-{"".join(infos)}
-<p>The heat map shows, per target and topic, the share of DENIAL (refusal) or EVASIVE (evasion)
+{_names_table(names or {})}{"".join(infos)}
+<p>The heat map shows, per target and topic, the share of EVASIVE + DENIAL (not complete, the default), DENIAL (refusal) or EVASIVE (evasion)
 among verdicts, summed over suites; its language and locale facets restrict it to one probe language or
 one condition (the locale or persona a probe was put in). Where responses carry a narrative stance, the
 narrative-echo metric is the share of STATE_ALIGNED among responses whose stance is STATE_ALIGNED,
@@ -281,7 +371,7 @@ INDEPENDENT or MIXED.</p>
 """
 
 
-def _responses_section(n_rows: int) -> str:
+def _responses_section(n_rows: int, n_inline: int | None = None, runs: Sequence[Mapping[str, Any]] = ()) -> str:
     selects = "".join(
         f'<label>{name.capitalize()}<select id="f-{name}"></select></label>'
         for name in ("target", "suite", "topic", "language", "condition", "label")
@@ -297,7 +387,7 @@ def _responses_section(n_rows: int) -> str:
     )
     return f"""<section id="responses">
 <h2>Every response ({n_rows:,})</h2>
-<noscript><p class="warn">The response explorer needs JavaScript; every response is also in the run's store and exports.</p></noscript>
+{_cap_note(n_rows, n_inline, runs)}<noscript><p class="warn">The response explorer needs JavaScript; every response is also in the run's store and exports.</p></noscript>
 <p class="printnote small muted">Printed copy: only the responses on the page shown at print time are included; the full set of {n_rows:,} responses is in the HTML file.</p>
 <div id="resp-controls" class="controls" hidden>
 {selects}
@@ -314,16 +404,27 @@ def _responses_section(n_rows: int) -> str:
 """
 
 
+def _cap_note(n_rows: int, n_inline: int | None, runs: Sequence[Mapping[str, Any]]) -> str:
+    if n_inline is None or n_inline >= n_rows:
+        return ""
+    ids = " ".join(str(r.get("run_id")) for r in runs if r.get("run_id"))[:400]
+    return (f'<p class="warn" id="resp-capped">This file holds the first {n_inline:,} of {n_rows:,} responses (the rates, '
+            f"charts and heat map above count all of them). Browse every response, paged from the store, with "
+            f"<code>latentwall view {esc(ids)}</code>; raise the limit with <code>latentwall report --max-responses N</code>.</p>\n")
+
+
 # ---------------------------------------------------------------- assembly
 
 
-def _write_blob(fh: IO[str], rows: Iterable[Result], limit: int) -> int:
-    """Stream the response rows into the page as JSON arrays; memory stays flat."""
+def _write_blob(fh: IO[str], rows: Iterable[Result], limit: int, cap: int | None = None) -> int:
+    """Stream the response rows into the page as JSON arrays (at most `cap`); memory stays flat."""
     fh.write('<script type="application/json" id="lw-data">{"fields":')
     fh.write(blob_json(list(BLOB_FIELDS)))
     fh.write(',"rows":[')
     n = 0
     for row in rows:
+        if cap is not None and n >= cap:
+            break
         if n:
             fh.write(",")
         fh.write(blob_json(_blob_row(row, limit)))
@@ -371,6 +472,10 @@ def write_report(
     max_field_chars: int = MAX_FIELD_CHARS,
     extras: Mapping[str, Any] | None = None,
     section_list: Sequence[Section] | None = None,
+    names: Mapping[str, str] | None = None,
+    max_responses: int | None = MAX_INLINE_RESPONSES,
+    figures_dir: str | os.PathLike[str] | None = None,
+    charts: bool = True,
 ) -> Path:
     """Write one self-contained HTML report and return its path.
 
@@ -388,14 +493,24 @@ def write_report(
     out.parent.mkdir(parents=True, exist_ok=True)
     chosen = list(sections() if section_list is None else section_list)
     extras = dict(extras or {})
+    slim = Slim()
+    results = [slim(r) for r in with_stance(rows_factory())]
+    display = target_names(results, names)
+    short = {spec: d.short for spec, d in display.items()}
+    for i, r in enumerate(results):  # in place: no second list of 100,000 results
+        results[i] = renamed(r, short)
+    del slim
+    for key in ("regime_reference", "capability_baseline"):  # given as specs or as names
+        if isinstance(extras.get(key), str):
+            extras[key] = ",".join(short.get(v.strip(), v.strip()) for v in extras[key].split(","))
     options = options_from_extras(extras)
-    results = [r.compact() for r in with_stance(rows_factory())]
     needed = list(dict.fromkeys(["summary", *(a for s in chosen for a in s.analyses)]))
     document = analyses_document(results, options, names=needed, keep_going=True)
     if "summary" in document.errors:
         raise RuntimeError(f"summary failed: {document.errors['summary']}")
     summary: Summary = document["summary"]
-    ctx = ReportContext(runs, summary, __version__, extras, results, document, options)
+    ctx = ReportContext(runs, summary, __version__, extras, results, document, options, names=short,
+                        draw_charts=charts)
     rendered = render_sections(ctx, chosen)
     present = [r for r in rendered if r.html is not None]
     absent = [r for r in rendered if r.html is None]
@@ -430,13 +545,13 @@ def write_report(
             fh.write("<main>\n")
             for r in present:
                 fh.write(_wrap(r))
-            fh.write(_methods(runs, __version__, absent))
-            fh.write(_responses_section(summary.n_rows))
+            fh.write(_methods(runs, __version__, absent, display))
+            fh.write(_responses_section(summary.n_rows, max_responses, runs))
             fh.write("</main>\n")
             fh.write(
                 f"<footer>latentwall {esc(__version__)} · labels: {', '.join(VERDICTS)} (verdicts); {', '.join(STATUSES)} (statuses)</footer>\n"
             )
-            _write_blob(fh, as_results(rows_factory()), max_field_chars)
+            _write_blob(fh, (renamed(r, short) for r in as_results(rows_factory())), max_field_chars, max_responses)
             fh.write(f"<script>{script}</script>\n</body>\n</html>\n")
         os.replace(tmp, out)
     except OSError as exc:  # a full disk: one line, and no partial report left behind
@@ -445,6 +560,10 @@ def write_report(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    if figures_dir is not None:
+        from latentwall.report._figures import write_figures
+
+        write_figures(ctx.charts, figures_dir, sources=[str(r.get("run_id")) for r in runs if r.get("run_id")])
     return out
 
 

@@ -243,6 +243,7 @@
 
     function rate(s) {
       var verdicts = s[1] + s[2] + s[3];
+      if (facet.metric === "not_complete") { return [s[2] + s[3], verdicts]; }
       if (facet.metric === "refusal") { return [s[3], verdicts]; }
       if (facet.metric === "evasion") { return [s[2], verdicts]; }
       return [s[4], s[5]];

@@ -42,6 +42,11 @@ class ReportContext:
     results: Sequence[Result] = ()
     document: AnalysesDocument = field(default_factory=AnalysesDocument)
     options: AnalysisOptions = field(default_factory=AnalysisOptions)
+    # Report v2: spec -> display name (the results' targets already carry the names), and
+    # every chart drawn, in page order (the same objects feed `report --figures DIR`).
+    names: Mapping[str, str] = field(default_factory=dict)
+    charts: list[Any] = field(default_factory=list)
+    draw_charts: bool = True
 
     @property
     def conditions(self) -> set[str]:

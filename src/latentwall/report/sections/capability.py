@@ -6,6 +6,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from latentwall.analysis import CapabilityTaxes, to_json
+from latentwall.report._charts import capability_chart
+from latentwall.report._figdata import tax_rows
+from latentwall.report._figure import figures
 from latentwall.report._format import esc, rate_html
 from latentwall.report.sections import Absent, ReportContext, register
 
@@ -47,4 +50,12 @@ def capability_section_html(results: Sequence[Mapping[str, Any]] | Mapping[str, 
 def render(result: CapabilityTaxes, ctx: ReportContext) -> str | Absent | None:
     if result.reason:
         return Absent(result.reason)
-    return capability_section_html(result.to_json())
+    html = capability_section_html(result.to_json())
+    charts = []
+    for c in result.comparisons:
+        d = c.to_dict()
+        rows = tax_rows(d)
+        if rows:
+            a, b = str(d.get("a", {}).get("target")), str(d.get("b", {}).get("target"))
+            charts.append(capability_chart(rows, a_name=a, b_name=b, name=f"capability-{b}"))
+    return None if html is None else figures(charts, ctx) + html

@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from latentwall.analysis import LAYERS, StrategyMetrics, sort_key, to_json
+from latentwall.report._charts import leakage_chart
+from latentwall.report._figdata import leakage_bars
+from latentwall.report._figure import figures
 from latentwall.report._format import esc, pct
 from latentwall.report.sections import Absent, ReportContext, register
 
@@ -150,4 +153,9 @@ def guard_section_html(metrics: Mapping[str, Any] | None) -> str | None:
 def render(result: StrategyMetrics, ctx: ReportContext) -> str | Absent | None:
     if result.reason:
         return Absent("no run used a strategy (--strategy/--locale) or a guard (--guard)")
-    return guard_section_html(result.to_dict()) or Absent("no strategy or guard data")
+    doc = result.to_dict()
+    html = guard_section_html(doc)
+    if not html:
+        return Absent("no strategy or guard data")
+    bars = leakage_bars(doc)
+    return figures([leakage_chart(bars)] if bars else [], ctx) + html

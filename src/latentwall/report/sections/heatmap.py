@@ -1,8 +1,9 @@
-"""Heat map targets × topics: refusal, evasion and (when results carry a stance) narrative echo.
+"""Heat map targets × topics: not complete (EVASIVE + DENIAL, the default), refusal, evasion and (when results carry a stance) narrative echo.
 
 The page gets the counts per target × topic × language × condition as a small JSON blob, so
 its script can re-facet the map (metric, language, locale) without a server; the table
-drawn here is the default facet (refusal, all languages, all locales), which is what a
+drawn here is the default facet (not complete = EVASIVE + DENIAL, all languages, all
+locales), which is what a
 reader without JavaScript or on paper sees. Each cell links to #responses; the script turns
 that click into a filter of the response explorer to the cell's target × topic (× facets).
 """
@@ -17,14 +18,16 @@ from latentwall.report._format import blob_json, esc, key_text
 from latentwall.report.sections import Absent, ReportContext, register
 
 N = SLOTS.index("n")
-METRICS: dict[str, str] = {"refusal": "Refusal", "evasion": "Evasion", "echo": "Narrative echo"}
+METRICS: dict[str, str] = {"not_complete": "Not complete (evasive + denial)", "refusal": "Refusal (denial)",
+                           "evasion": "Evasion", "echo": "Narrative echo"}
+DEFAULT_METRIC = "not_complete"
 
 
 def _cell(ti: int, pi: int, counts: list[int] | None) -> str:
     attrs = f'data-t="{ti}" data-p="{pi}"'
     if counts is None or counts[N] == 0:
         return f'<td class="hm empty" {attrs}>·</td>'
-    rate = rate_of(counts, "refusal")
+    rate = rate_of(counts, DEFAULT_METRIC)
     if rate.rate is None:
         body, heat, title = "—", "", f"{counts[N]:,} responses, no verdicts"
     else:
@@ -60,6 +63,11 @@ def _axes(cells: Mapping[tuple[str, str, str, str], list[int]]) -> tuple[list[st
     return tuple(sorted(a) for a in names)
 
 
+def _legend() -> str:
+    cells = "".join(f'<span class="heat-{i}">{i * 10}%</span>' for i in range(11))
+    return f'<div class="legend" aria-label="colour scale of the heat map">{cells}</div>'
+
+
 @register("heatmap", "Heat map", analysis="heatmap", order=20, core=True)
 def heatmap(heat: HeatCounts, ctx: ReportContext) -> str | Absent:
     """Topics down, targets across (long topic lists read and print better as rows)."""
@@ -82,7 +90,7 @@ def heatmap(heat: HeatCounts, ctx: ReportContext) -> str | Absent:
         for i, v in enumerate(counts):
             tot[i] += v
     cells.sort()
-    metrics = ["refusal", "evasion"] + (["echo"] if heat.has_stance else [])
+    metrics = ["not_complete", "refusal", "evasion"] + (["echo"] if heat.has_stance else [])
     data = {
         "targets": targets,
         "topics": topics,
@@ -109,16 +117,17 @@ def heatmap(heat: HeatCounts, ctx: ReportContext) -> str | Absent:
         if any(conditions)
         else ""
     )
-    return f"""<p class="muted small">Shares of verdicts per target and topic, all suites together; hover a cell for its Wilson 95% interval, click it to list its responses below.{echo_note}</p>
+    return f"""<p class="muted small">Shares of verdicts per target and topic, all suites together, on one colour scale (0–100%, legend below); n is the number of verdicts in the cell. The default metric, not complete, counts EVASIVE and DENIAL together: models that spin or deflect rather than refuse show here. Hover a cell for its Wilson 95% interval, click it to list its responses below.{echo_note}</p>
 <div id="hm-controls" class="controls" hidden>
 <label>Metric<select id="hm-metric"></select></label>
 <label>Language<select id="hm-language"></select></label>
 {locale}
 </div>
-<p id="hm-facet" class="small">Refusal · all languages{" · all locales" if any(conditions) else ""}</p>
+<p id="hm-facet" class="small">{esc(METRICS[DEFAULT_METRIC])} · all languages{" · all locales" if any(conditions) else ""}</p>
 <div class="tablewrap"><table id="heatmap" class="heatmap">
 <thead><tr><th scope="col">Topic</th>{head}</tr></thead>
 <tbody>{"".join(body)}</tbody>
 </table></div>
+{_legend()}
 <script type="application/json" id="lw-heat">{blob_json(data)}</script>
 """

@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from latentwall.analysis import PairedResult, to_json
+from latentwall.report._charts import gap_chart
+from latentwall.report._figdata import gap_points
+from latentwall.report._figure import figures
 from latentwall.report._format import esc, pct
 from latentwall.report.sections import Absent, ReportContext, register
 
@@ -105,4 +108,8 @@ def paired_section_html(result: Mapping[str, Any] | None) -> str | None:
 def render(result: PairedResult, ctx: ReportContext) -> str | Absent | None:
     if result.reason:
         return Absent(result.reason)
-    return paired_section_html(result.to_dict())
+    doc = result.to_dict()
+    html = paired_section_html(doc)
+    points = gap_points(doc)
+    chart = figures([gap_chart(points)] if points else [], ctx)
+    return None if html is None else chart + html

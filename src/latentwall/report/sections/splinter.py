@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from latentwall.analysis import NotApplicable, SplinterResult, to_json
+from latentwall.report._charts import splinter_chart
+from latentwall.report._figdata import splinter_rows
+from latentwall.report._figure import figures
 from latentwall.report._format import esc, fmt_p, pct, pct_ci
 from latentwall.report.sections import Absent, ReportContext, register
 
@@ -126,9 +129,12 @@ def render(ctx: ReportContext) -> str | Absent | None:
         if res.reason:
             reasons.append(f"{axis}: {res.reason}")
             continue
-        html = splinter_section_html(res.to_dict())
+        doc = res.to_dict()
+        html = splinter_section_html(doc)
         if html:
-            parts.append(html)
+            rows = splinter_rows(doc)
+            chart = splinter_chart(rows, axis=axis, name=f"splinter-{axis}") if rows else None
+            parts.append(figures([chart], ctx) + html)
     if not parts:
         return Absent("; ".join(reasons) or "no parallel groups in these runs")
     return "\n".join(parts)

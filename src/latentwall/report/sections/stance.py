@@ -7,6 +7,9 @@ from typing import Any
 
 from latentwall.analysis import StanceSummary, to_json
 from latentwall.judges.stance import INDEPENDENT, JUDGE_ERROR, MIXED, NOT_APPLICABLE, STATE_ALIGNED
+from latentwall.report._charts import stance_chart
+from latentwall.report._figdata import stance_rows
+from latentwall.report._figure import figures
 from latentwall.report._format import esc, rate_html
 from latentwall.report.sections import Absent, ReportContext, register
 
@@ -51,4 +54,7 @@ def render(summary: StanceSummary, ctx: ReportContext) -> str | Absent | None:
         return Absent("no responses")
     if summary.not_applicable:
         return Absent(f"narrative stance: {summary.not_applicable}")
-    return stance_section_html(summary.to_dict())
+    doc = summary.to_dict()
+    html = stance_section_html(doc)
+    rows = stance_rows(doc)
+    return None if html is None else figures([stance_chart(rows)] if rows else [], ctx) + html

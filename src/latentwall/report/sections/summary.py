@@ -7,6 +7,9 @@ from typing import Any
 
 from latentwall.analysis import GroupStats, Rate, Summary
 from latentwall.labels import Verdict
+from latentwall.report._charts import verdict_chart
+from latentwall.report._figdata import verdict_rows
+from latentwall.report._figure import figures
 from latentwall.report._format import esc, fmt_value, pct, visible_columns
 from latentwall.report.sections import Absent, ReportContext, register
 
@@ -117,7 +120,16 @@ def breakdown(summary: Summary, ctx: ReportContext) -> str | Absent:
     if not summary.n_rows:
         return Absent("no responses")
     columns = visible_columns(summary)
-    return f"""<p class="muted small">Refusal cells are shaded by refusal rate:</p>
+    charts = []
+    for g in summary.targets:
+        target = str(g.key["target"])
+        # Topics beyond 20 make a chart taller than a page: suite and language only, then.
+        n_topics = len({k.key.get("topic") for k in summary.groups if str(k.key.get("target")) == target})
+        facets = ("suite", "language", "topic") if n_topics <= 20 else ("suite", "language")
+        rows = verdict_rows(summary.groups, target, facets)
+        if rows:
+            charts.append(verdict_chart(target, rows, name=f"verdicts-{target}"))
+    return f"""{figures(charts, ctx)}<p class="muted small">Refusal cells are shaded by refusal rate:</p>
 {_legend()}
 <h3>By target and suite</h3>
 {_rates_table(summary.target_suites, ["target", "suite"], "Rates among verdicts with Wilson 95% intervals; n counts every response.")}

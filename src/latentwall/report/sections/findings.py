@@ -1,0 +1,31 @@
+"""Findings in words, at the top: per target, its overall shares, then the differences the
+data support (China questions vs matched controls, the same questions across languages),
+each with its interval and test; where the data do not support a claim, it says so."""
+
+from __future__ import annotations
+
+from latentwall.analysis import Summary
+from latentwall.report._figdata import gap_comparisons, language_comparisons, overviews
+from latentwall.report._findings import findings, findings_html
+from latentwall.report.sections import Absent, ReportContext, register
+
+
+@register("findings", "Findings", analysis="summary", order=5, needs=("paired_control_gap", "splinter_language"))
+def render(summary: Summary, ctx: ReportContext) -> str | Absent:
+    if not summary.n_rows:
+        return Absent("no responses")
+    comparisons = []
+    paired = ctx.document.get("paired_control_gap") if "paired_control_gap" not in ctx.document.errors else None
+    if paired is not None and not getattr(paired, "reason", None):
+        comparisons += gap_comparisons(paired.to_dict())
+    splinter = ctx.document.get("splinter_language") if "splinter_language" not in ctx.document.errors else None
+    if splinter is not None and not getattr(splinter, "reason", None):
+        comparisons += language_comparisons(splinter.to_dict())
+    words = findings(comparisons, overviews=overviews(summary.targets), per_target=4)
+    note = ("" if comparisons else
+            '<p class="muted small">No paired controls or parallel languages in these runs: no comparison to state.</p>')
+    return f"""<p class="muted small">Generated from the analyses below. A difference is stated only when both sides have
+at least 10 answers with a verdict, the difference's 95% interval excludes zero, its test (where one was run) gives
+p &lt; 0.05 and the two rates' own intervals do not overlap; otherwise the sentence says there is no clear difference.</p>
+<div class="findings">{findings_html(words)}</div>
+{note}"""
