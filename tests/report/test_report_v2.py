@@ -35,7 +35,8 @@ def run_dir(tmp_path_factory):
 def test_report_cli_findings_names_charts_and_figures(run_dir, tmp_path):
     out, figs = tmp_path / "r.html", tmp_path / "figs"
     proc = run_cli("report", "--run-dir", str(run_dir), "-o", str(out), "--figures", str(figs),
-                   "--name", "openai:org/Other-Model-7B@http://h:1/v1=other <b>7B</b>", timeout=600)
+                   "--name", "openai:org/Other-Model-7B@http://h:1/v1=other <b>7B</b>",
+                   "--name", "hf:nowhere=ghost", timeout=600)
     text = proc.stdout + proc.stderr
     assert proc.returncode == 0, text
     html = out.read_text("utf-8")
@@ -74,6 +75,8 @@ def test_report_cli_findings_names_charts_and_figures(run_dir, tmp_path):
         assert f["title"] in caption and f"Data: {f['files']['csv']}" in caption
         assert set(f["sources"]) <= {"run-0", "run-1"} and f["sources"]
     assert "figures written to" in text
+    assert "no run in this report has target 'hf:nowhere'" in text  # a mistyped --name is said
+    assert "ghost" not in html
 
 
 def test_hostile_names_through_every_chart(tmp_path):

@@ -82,6 +82,10 @@ def handle(args: argparse.Namespace) -> int:
     if args.embeddings:
         extras["diversity_embeddings"] = True
     options: dict[str, Any] = {"names": parse_names(args.name)}
+    targets = {str(r.run.get("target", "")) for r in refs}
+    for spec in sorted(set(options["names"]) - targets):
+        say(f"warning: --name {spec}=…: no run in this report has target {spec!r} "
+            f"(targets: {', '.join(sorted(targets))})")
     if args.max_responses is not None:
         if args.max_responses < 0:
             raise ConfigError("--max-responses must be 0 (all) or more")
