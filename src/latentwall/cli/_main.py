@@ -184,8 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     gd = sub.add_parser("guards", help="list the guards and their keyword lists")
     gd.add_argument("--json", action="store_true")
 
+    from latentwall.cli._review import register as register_review
     from latentwall.lab import register_cli as register_lab
 
+    register_review(sub)
     register_lab(sub)
     return p
 
@@ -208,8 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stance": _commands.cmd_stance, "analyse": _commands.cmd_analyse, "strategies": _commands.cmd_strategies,
         "guards": _commands.cmd_guards, "regimes": _commands.cmd_regimes,
     }
-    if args.command == "lab":
-        handlers["lab"] = args.handler
+    if args.command in ("lab", "review", "rejudge"):  # registered by their own modules
+        handlers[args.command] = args.handler
     try:
         return handlers[args.command](args)
     except LatentwallError as exc:

@@ -40,11 +40,29 @@ from latentwall.review._sampling import (
     sample_key,
     triage_order,
 )
+from latentwall.review._session import (
+    LabelBackend,
+    MemoryBackend,
+    Progress,
+    ReviewConflict,
+    ReviewSession,
+)
+from latentwall.review._store import (
+    RunSource,
+    StoreBackend,
+    read_human_labels,
+    read_review_item,
+    read_review_rows,
+    write_human_labels,
+)
+from latentwall.review._summary import ReviewSummary, agreement_summary, summarise_review
 
 __all__ = [
     "CLASSES", "HUMAN_PREFIX", "KEYMAP", "REVIEW_LABELS", "SKIP", "UNSURE", "Cell", "Confusion",
     "CorrectedRate", "Correction", "FindingCheck", "GroupCorrection", "HumanLabel", "Interval",
-    "ReviewItem", "ReviewRow", "RowKey", "Validation", "allocate", "cell_sample_size", "check_finding",
-    "correct_rates", "key_id", "parse_key_id", "random_sample", "reviewer_judge", "sample_key",
-    "triage_order",
+    "LabelBackend", "MemoryBackend", "Progress", "ReviewConflict", "ReviewItem", "ReviewRow", "ReviewSession",
+    "ReviewSummary", "RowKey", "RunSource", "StoreBackend", "Validation", "agreement_summary", "allocate",
+    "cell_sample_size", "check_finding", "correct_rates", "key_id", "parse_key_id", "random_sample",
+    "read_human_labels", "read_review_item", "read_review_rows", "reviewer_judge", "sample_key",
+    "summarise_review", "triage_order", "write_human_labels",
 ]

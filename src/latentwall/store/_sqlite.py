@@ -601,7 +601,42 @@ class Store:
         except _READ_ERRORS as exc:
             raise store_error(exc, self.path) from None
 
-    def _iter_results(self, run_id: str, judge: str | None) -> Iterator[dict[str, Any]]:
+    def results_for(self, run_id: str, keys: Sequence[tuple[str, str, int]],
+                    judge: str | None = None) -> list[dict[str, Any]]:
+        """`iter_results` rows of just these responses ((probe_id, condition, sample)), e.g. the
+        one a review page shows; keys that are not in the run give no row."""
+        out: list[dict[str, Any]] = []
+        try:
+            for i in range(0, len(keys), 300):
+                out += self._iter_results(run_id, judge, keys[i : i + 300])
+        except _READ_ERRORS as exc:
+            raise store_error(exc, self.path) from None
+        return out
+
+    @_reads
+    def judgements_of(self, run_id: str, judge: str) -> list[tuple[str, str, int, str, str, dict[str, Any], str]]:
+        """Every judgement of one judge on a run, without the texts:
+        (probe_id, condition, sample, label, rationale, extra, created)."""
+        return [(p, c, s, label, rationale, json.loads(extra) if extra else {}, created)
+                for p, c, s, label, rationale, extra, created in self.conn.execute(
+                    "SELECT probe_id, condition, sample, label, rationale, extra, created FROM judgements"
+                    " WHERE run_id=? AND judge=? ORDER BY probe_id, condition, sample", (run_id, judge))]
+
+    def delete_judgements(self, run_id: str, judge: str, keys: Sequence[tuple[str, str, int]]) -> None:
+        """Remove a person's labels (a review's undo). Only `human:` judges: a machine verdict
+        is never deleted or overwritten."""
+        if not judge.startswith("human:"):
+            raise ValueError(f"only human labels can be deleted, not judge {judge!r}")
+        try:
+            with self.conn:
+                self.conn.executemany(
+                    "DELETE FROM judgements WHERE run_id=? AND probe_id=? AND condition=? AND sample=? AND judge=?",
+                    [(run_id, p, c, s, judge) for p, c, s in keys])
+        except sqlite3.DatabaseError as exc:
+            raise store_error(exc, self.path) from None
+
+    def _iter_results(self, run_id: str, judge: str | None,
+                      keys: Sequence[tuple[str, str, int]] | None = None) -> Iterator[dict[str, Any]]:
         run = self.get_run(run_id)
         if run is None:
             return
@@ -616,8 +651,11 @@ class Store:
             " FROM responses r JOIN probes p ON p.run_id=r.run_id AND p.probe_id=r.probe_id"
             " LEFT JOIN judgements j ON j.run_id=r.run_id AND j.probe_id=r.probe_id"
             "  AND j.condition=r.condition AND j.sample=r.sample AND j.judge=?"
-            " WHERE r.run_id=? ORDER BY p.seq, r.condition, r.sample",
-            (judge, run_id),
+            " WHERE r.run_id=?"
+            + (" AND (r.probe_id, r.condition, r.sample) IN (VALUES " + ",".join(["(?,?,?)"] * len(keys)) + ")"
+               if keys else "")
+            + " ORDER BY p.seq, r.condition, r.sample",
+            (judge, run_id, *(v for k in keys or () for v in k)),
         )
         for (data, cond, sample, prompt, text, reasoning, finish, status, error, model, latency,
              cached, label, rationale, evidence, jname, extra, notes) in cur:
