@@ -141,3 +141,29 @@ def test_rejudge_stores_a_second_judge_beside_the_first(tmp_path):
         first = s.current().row
         if any(r.second != r.verdict for r in backend.rows()):
             assert first.second != first.verdict
+
+
+def test_export_the_queue_label_elsewhere_and_import(tmp_path):
+    db = make_store(tmp_path / "runs", n=60)
+    todo, done = tmp_path / "todo.jsonl", tmp_path / "done.jsonl"
+    p = run_cli("review", "--run-dir", str(tmp_path / "runs"), "--name", "kim", "--sample", "24",
+                "--export-queue", str(todo))
+    assert p.returncode == 0, p.stderr
+    rows = [json.loads(x) for x in todo.read_text("utf-8").splitlines()]
+    assert len(rows) == 24 and all(r["label"] is None and r["in_sample"] == 0 and r["reviewer"] == "kim"
+                                   for r in rows)
+    # an unfilled row is an error naming the line; filled rows import (time: now)
+    line = one_line_error(run_cli("review", "--run-dir", str(tmp_path / "runs"), "--import", str(todo)))
+    assert "todo.jsonl:1" in line and "fill in" in line
+    done.write_text("".join(json.dumps({**r, "label": r["machine_label"]}) + "\n" for r in rows), "utf-8")
+    p = run_cli("review", "--run-dir", str(tmp_path / "runs"), "--import", str(done), "--json")
+    assert json.loads(p.stdout)["new"] == 24
+    assert human_rows(db) == 24
+    # the queue is now empty for kim, and the labels count in the estimate
+    p = run_cli("review", "--run-dir", str(tmp_path / "runs"), "--name", "kim", "--sample", "24",
+                "--export-queue", str(todo))
+    assert todo.read_text("utf-8") == ""
+    st = json.loads(run_cli("review", "--run-dir", str(tmp_path / "runs"), "--stats", "--json", "--by", "target",
+                            "--strata", "target", "--draws", "200").stdout)
+    assert st["human_vs_machine"]["agreement"] == 1.0
+    assert {g["status"] for g in st["correction"]["groups"]} == {"ok"}

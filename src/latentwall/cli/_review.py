@@ -60,6 +60,9 @@ def register(sub: Any) -> None:
     rv.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     rv.add_argument("--open", action="store_true", help="open the page in the default browser")
     rv.add_argument("--export", metavar="FILE", help="write the runs' human labels as JSONL (an eval-judge file) and exit")
+    rv.add_argument("--export-queue", metavar="FILE",
+                    help="write the queue's responses you have not labelled yet as JSONL (label left empty) to "
+                         "label elsewhere and --import, and exit")
     rv.add_argument("--import", dest="import_", metavar="FILE", help="merge labels from a JSONL export and exit")
     rv.add_argument("--stats", action="store_true",
                     help="print agreement, the judge's confusion and corrected rates, and exit")
@@ -121,14 +124,16 @@ def _print_blocks(blocks: list[Any]) -> None:
 def cmd_review(args: argparse.Namespace) -> int:
     from latentwall.review._records import reviewer_judge
 
-    modes = [m for m in ("export", "import_", "stats", "plan") if getattr(args, m)]
+    modes = [m for m in ("export", "export_queue", "import_", "stats", "plan") if getattr(args, m)]
     if len(modes) > 1:
-        raise ConfigError("use one of --export, --import, --stats, --plan at a time")
+        raise ConfigError("use one of --export, --export-queue, --import, --stats, --plan at a time")
     if args.name is not None:
         reviewer_judge(args.name)  # a bad name is an error before anything is read
     sources = _sources(args)
     if args.export:
         return _export(sources, Path(args.export), args.name)
+    if args.export_queue:
+        return _export_queue(sources, Path(args.export_queue), args)
     if args.import_:
         return _import(sources, Path(args.import_), args.json)
     if args.stats:
@@ -172,6 +177,24 @@ def _export(sources: list[Any], path: Path, name: str | None) -> int:
                     records.append(export_record(lab, backend.item(row)))
     n = write_export(path, records)
     _err(f"exported {n} human labels → {path}")
+    return 0
+
+
+def _export_queue(sources: list[Any], path: Path, args: argparse.Namespace) -> int:
+    from latentwall.review._jsonl import export_record, write_export
+    from latentwall.review._session import ReviewSession
+    from latentwall.review._store import StoreBackend
+
+    reviewer = _reviewer(args.name)
+    with StoreBackend(sources, reviewer, second_judge=args.second, readonly=True) as backend:
+        session = ReviewSession(backend, reviewer=reviewer, queue=args.queue, seed=args.seed, size=args.sample,
+                                strata=args.strata, part=args.part)
+        sample = args.seed if args.queue == "random" else None
+        records = [export_record(None, backend.item(row), reviewer=reviewer, queue=args.queue, sample=sample)
+                   for row in session.pending()]
+    n = write_export(path, records)
+    _err(f"wrote {n} responses of the {args.queue} queue to label (reviewer {reviewer}) → {path}; "
+         "fill in each `label`, then `latentwall review --import` it")
     return 0
 
 

@@ -32,6 +32,7 @@ from latentwall.review._records import (
     ReviewItem,
     RowKey,
     key_id,
+    now_iso,
     reviewer_judge,
 )
 
@@ -40,18 +41,22 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def export_record(label: HumanLabel, item: ReviewItem) -> dict[str, Any]:
-    """One JSONL row: the eval-judge fields, then the source fields."""
+def export_record(label: HumanLabel | None, item: ReviewItem, *, reviewer: str = "", queue: str = "random",
+                  sample: int | None = None) -> dict[str, Any]:
+    """One JSONL row: the eval-judge fields, then the source fields. Without a label, a row
+    of a queue to label elsewhere: fill in `label` (and `note`), then import it."""
     r = item.row
+    key = r.key
     return {
-        "id": f"{key_id(label.key)}#{label.reviewer}", "prompt": item.prompt, "response": item.text,
-        "label": label.label, "language": r.language or None, "reasoning": item.reasoning,
-        "category": r.category or None,
-        "run_id": label.key[0], "probe_id": label.key[1], "condition": label.key[2], "sample": label.key[3],
+        "id": f"{key_id(key)}#{label.reviewer if label else reviewer}", "prompt": item.prompt,
+        "response": item.text, "label": label.label if label else None, "language": r.language or None,
+        "reasoning": item.reasoning, "category": r.category or None,
+        "run_id": key[0], "probe_id": key[1], "condition": key[2], "sample": key[3],
         "target": r.target, "topic": r.topic, "suite": r.suite,
-        "reviewer": label.reviewer, "queue": label.queue, "time": label.time, "note": label.note or None,
-        "in_sample": label.sample, "blind": label.blind,
-        "machine_label": label.machine, "machine_judge": item.judge or None,
+        "reviewer": label.reviewer if label else reviewer, "queue": label.queue if label else queue,
+        "time": label.time if label else None, "note": (label.note or None) if label else None,
+        "in_sample": label.sample if label else sample, "blind": label.blind if label else False,
+        "machine_label": label.machine if label else r.verdict, "machine_judge": item.judge or None,
         "machine_confidence": r.confidence, "response_sha256": text_hash(item.text),
     }
 
@@ -109,10 +114,12 @@ def read_labels(path: Path) -> list[ImportedLabel]:
             reviewer_judge(reviewer)
         except LatentwallError as exc:
             raise DataError(str(path), line, "reviewer", str(exc)) from None
+        if obj.get("label") is None:
+            raise DataError(str(path), line, "label", "missing: fill in COMPLETE, EVASIVE, DENIAL, UNSURE or SKIP")
         label = _str(obj, "label", path, line)
         if label not in REVIEW_LABELS:
             raise DataError(str(path), line, "label", f"{label!r} is not one of {', '.join(REVIEW_LABELS)}")
-        when = _str(obj, "time", path, line) or ""
+        when = _str(obj, "time", path, line, required=False) or now_iso()  # labelled elsewhere: now
         try:
             datetime.fromisoformat(when)
         except ValueError:

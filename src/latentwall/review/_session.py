@@ -134,6 +134,10 @@ class ReviewSession:
                 self._labels[row.key] = joined
         return None
 
+    def pending(self) -> list[ReviewRow]:
+        """The rows of the queue still without this reviewer's label, in queue order."""
+        return [r for r in self._order if r.key not in self._labels]
+
     def current(self) -> ReviewItem | None:
         """The response to label now, or None when the queue is done."""
         if time.monotonic() - self._loaded > self.refresh_s:
