@@ -199,3 +199,31 @@ def test_the_same_seed_gives_the_same_intervals():
     a = correct_rates(cells, vals, by=("g",), strata=("g",), seed=7).to_dict()
     b = correct_rates(cells, vals, by=("g",), strata=("g",), seed=7).to_dict()
     assert a == b
+
+
+def test_a_corrected_gap_between_two_strata_covers_the_true_gap():
+    """China vs US completion: the judge's bias shrinks the gap by 13 points; over 400
+    repetitions the corrected difference covers the true gap about 95% of the time (measured
+    0.958), the uncorrected (Newcombe) interval never (0.000)."""
+    sides = {"cn": np.array([0.40, 0.45, 0.15]), "us": np.array([0.80, 0.15, 0.05])}
+    true_gap = sides["cn"][0] - sides["us"][0]
+    rng = np.random.default_rng(5)
+    covered = covered_before = flagged = 0
+    reps = 400
+    for rep in range(reps):
+        cells, vals = [], []
+        for side, p in sides.items():
+            _, c, v = one_run(rng, 1000, 60, true_p=p, stratum=(side,))
+            cells += c
+            vals += v
+        c = correct_rates(cells, vals, by=("side",), strata=("side",), draws=800, seed=rep)
+        f = c.difference({"side": "cn"}, {"side": "us"}, "COMPLETE")
+        covered += f.after.lo <= true_gap <= f.after.hi
+        covered_before += f.before.lo <= true_gap <= f.before.hi
+        flagged += f.changed
+    print(f"gap coverage corrected {covered / reps:.3f}, uncorrected {covered_before / reps:.3f}")
+    assert 0.92 <= covered / reps <= 0.985
+    assert covered_before / reps < 0.2
+    # the gap keeps its direction; only when the 20 labels per cell happen to leave the
+    # correction too uncertain does it stop being significant, and then it is flagged (3 of 400)
+    assert flagged / reps < 0.05
