@@ -5,9 +5,9 @@ the labels are in the store, `review --stats` shows agreement; hostile answers a
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,34 +20,22 @@ from _helpers import cli_env, run_cli
 from _review_fixtures import make_store
 from latentwall.review._store import read_human_labels
 from latentwall.store import Store
-from test_viewer_browser import CHROMEDRIVER, CHROMIUM, FLAGS, assert_inert, wait
+from test_viewer_browser import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    assert_inert,
+    browser,  # noqa: F401  (the shared Chromium fixture)
+    wait,
+)
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
     pytest.mark.skipif(not CHROMEDRIVER.exists(),
                        reason=f"no chromedriver at {CHROMEDRIVER} (apt-get install chromium-driver)"),
+    pytest.mark.skipif(importlib.util.find_spec("selenium") is None,
+                       reason="selenium is not installed (pip install -e '.[dev]')"),
 ]
 SHOTS = os.environ.get("LATENTWALL_SCREENSHOT_DIR")  # set to keep the screenshots (docs)
-
-
-@pytest.fixture
-def browser(tmp_path, monkeypatch):
-    pytest.importorskip("selenium")
-    monkeypatch.setenv("SE_OFFLINE", "true")
-    monkeypatch.setenv("SE_AVOID_STATS", "true")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(tmp_path / "profile", ignore_errors=True)
 
 
 def start_review(run_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
@@ -74,7 +62,7 @@ def press(driver, key: str, done: int | None = None) -> None:
                      f" && document.getElementById('count').textContent.startsWith('{done} / 10')")
 
 
-def test_label_with_the_keyboard_restart_and_resume(tmp_path, browser):
+def test_label_with_the_keyboard_restart_and_resume(tmp_path, browser):  # noqa: F811
     run_dir = tmp_path / "runs"
     db = make_store(run_dir, hostile=True)
     d = browser
@@ -129,7 +117,7 @@ def test_label_with_the_keyboard_restart_and_resume(tmp_path, browser):
     assert st["human_vs_machine"]["n"] == 2 and st["correction"]["excluded"] == {"skip": 1, "unsure": 1}
 
 
-def test_blind_queue_hides_the_verdict_in_the_browser(tmp_path, browser):
+def test_blind_queue_hides_the_verdict_in_the_browser(tmp_path, browser):  # noqa: F811
     run_dir = tmp_path / "runs"
     make_store(run_dir)
     proc, url = start_review(run_dir, "--blind", "--queue", "triage")

@@ -274,13 +274,26 @@ def _plan(sources: list[Any], args: argparse.Namespace) -> int:
 def cmd_rejudge(args: argparse.Namespace) -> int:
     from latentwall.review._rejudge import rejudge_run
     from latentwall.review._render import agreement_blocks
+    from latentwall.runner import PlainProgress, RichProgress
 
     results = []
     for s in _sources(args):
-        def progress(done: int, total: int, run_id: str = s.run_id) -> None:
-            _err(f"rejudge {run_id}: {done}/{total}")
+        bar = RichProgress() if sys.stderr.isatty() else PlainProgress()
+        started: list[int] = []
 
-        results.append(rejudge_run(s, args.judge, sample=args.sample, seed=args.seed, on_progress=progress))
+        def progress(done: int, total: int, bar: Any = bar, started: list[int] = started,
+                     run_id: str = s.run_id) -> None:
+            if not started:
+                bar.start(total, 0, f"rejudge {run_id}")
+                started.append(0)
+            bar.advance(done - started[0])
+            started[0] = done
+
+        try:
+            results.append(rejudge_run(s, args.judge, sample=args.sample, seed=args.seed, on_progress=progress))
+        finally:
+            if started:
+                bar.stop()
     if args.json:
         json.dump({"rejudge": [r.to_dict() for r in results]}, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")

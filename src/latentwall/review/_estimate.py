@@ -212,11 +212,9 @@ class Correction:
         before = Interval(*newcombe_diff(ra.k, ra.n, rb.k, rb.n))
         if not (ga.ok and gb.ok):
             return check_finding(title, before, Interval(None, None, None))
-        state = self._state
-        ia, ib = CLASSES.index(label), CLASSES.index(label)
-        da = state.replicates(_group_index(self, ga))[:, ia]
-        db = state.replicates(_group_index(self, gb))[:, ib]
-        diff = da - db
+        i = CLASSES.index(label)
+        diff = (self._state.replicates(_group_index(self, ga))[:, i]
+                - self._state.replicates(_group_index(self, gb))[:, i])
         after = Interval(ra.corrected.estimate - rb.corrected.estimate,  # type: ignore[operator]
                          float(np.quantile(diff, 0.025)), float(np.quantile(diff, 0.975)))
         return check_finding(title, before, after)
