@@ -114,17 +114,22 @@ def test_store_backed_session_writes_human_judgements_and_never_machine_ones(tmp
 
 
 def test_a_run_that_is_still_going_shows_its_new_rows(tmp_path):
+    from latentwall.store import RunLock
+
     with Store.open(tmp_path) as store:
         write_run(store, "live", "model-a", 6, status="running")
         db = store.path
-    with StoreBackend([RunSource(db, "live")], "ann") as backend:
+    with RunLock(db, "live"), StoreBackend([RunSource(db, "live")], "ann") as backend:  # a runner at work
+        assert backend.live()
         s = ReviewSession(backend, reviewer="ann", queue="triage", refresh_s=0)
-        for _ in range(6):
+        for _ in range(5):
             s.label(s.current().row.key, "COMPLETE")
-        assert s.current() is None and s.progress().done == 6
         with Store.open(tmp_path) as store:  # the runner writes more while the page is open
             write_run(store, "live", "model-a", 4, start=6, status="running")
-        assert s.current() is not None and s.progress().total == 10
+        s.label(s.current().row.key, "COMPLETE")
+        assert s.current() is not None and s.progress().total == 10 and s.progress().done == 6
+    with StoreBackend([RunSource(db, "live")], "ann") as backend:
+        assert not backend.live()  # its process is gone: read once
 
 
 def test_statistics_from_the_store(tmp_path):

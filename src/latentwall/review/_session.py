@@ -47,6 +47,10 @@ class LabelBackend(Protocol):
     def delete(self, key: RowKey) -> None:
         ...
 
+    def live(self) -> bool:
+        """Whether rows may still be added (a run in progress): then the queue is re-read."""
+        ...
+
 
 class ReviewConflict(ConfigError):
     """A label for a response that is not the one on screen (a stale page, a double key)."""
@@ -75,6 +79,9 @@ class MemoryBackend:
     def delete(self, key: RowKey) -> None:
         self.label_map.pop(key, None)
 
+    def live(self) -> bool:
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class Progress:
@@ -92,7 +99,8 @@ class Progress:
 
 class ReviewSession:
     """next / label / undo / progress over a backend. `size`: random-sample size (None: enough
-    for ±5 points per cell); `refresh_s`: how often the rows are re-read (a live run)."""
+    for ±5 points per cell); `refresh_s`: how often the rows are re-read while a run is in
+    progress (a finished run's rows are read once, and again when the queue runs out)."""
 
     def __init__(self, backend: LabelBackend, *, reviewer: str, queue: str = "random", seed: int = 0,
                  size: int | None = None, strata: Sequence[str] = DEFAULT_STRATA, blind: bool = False,
@@ -107,6 +115,7 @@ class ReviewSession:
         self._order: list[ReviewRow] = []
         self._labels: dict[RowKey, HumanLabel] = {}
         self._loaded = -1e18
+        self._live = False
         self._current: ReviewItem | None = None
         self.refresh()
 
@@ -119,6 +128,7 @@ class ReviewSession:
         else:
             self._order = triage_order(rows, seed=self.seed, part=self.part)
         self._labels = self.backend.labels()
+        self._live = self.backend.live()
         self._loaded = time.monotonic()
 
     def _next_row(self) -> ReviewRow | None:
@@ -140,8 +150,8 @@ class ReviewSession:
 
     def current(self) -> ReviewItem | None:
         """The response to label now, or None when the queue is done."""
-        if time.monotonic() - self._loaded > self.refresh_s:
-            self.refresh()
+        if self._live and time.monotonic() - self._loaded > self.refresh_s:
+            self.refresh()  # a run in progress: new responses join the queue
         row = self._next_row()
         if row is None and time.monotonic() - self._loaded > 0.5:  # done? a live run may have more
             self.refresh()

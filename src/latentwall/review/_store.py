@@ -170,6 +170,12 @@ class StoreBackend:
         with self._lock:
             self.store_of(key[0]).delete_judgements(key[0], self.judge, [key[1:]])
 
+    def live(self) -> bool:
+        """Some run is being run right now (its process holds the run lock)."""
+        with self._lock:
+            return any((self.store_of(s.run_id).get_run(s.run_id) or {}).get("status") == "running"
+                       for s in self.sources)
+
     def close(self) -> None:
         with self._lock:
             for store in self._stores.values():
