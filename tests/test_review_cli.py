@@ -167,3 +167,9 @@ def test_export_the_queue_label_elsewhere_and_import(tmp_path):
                             "--strata", "target", "--draws", "200").stdout)
     assert st["human_vs_machine"]["agreement"] == 1.0
     assert {g["status"] for g in st["correction"]["groups"]} == {"ok"}
+
+
+def test_unknown_strata_are_one_line(tmp_path):
+    make_store(tmp_path / "runs", n=10)
+    line = one_line_error(run_cli("review", "--run-dir", str(tmp_path / "runs"), "--plan", "--strata", "target,model"))
+    assert "--strata: model is not one of" in line

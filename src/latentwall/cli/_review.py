@@ -19,6 +19,7 @@ from latentwall.cli._main import _csv
 from latentwall.errors import ConfigError
 
 REVIEWER_ENV = "LATENTWALL_REVIEWER"
+GROUP_FIELDS = ("target", "language", "topic", "suite", "category", "run_id", "condition")  # ReviewRow.get
 
 
 def _part(value: str) -> tuple[int, int]:
@@ -129,6 +130,10 @@ def cmd_review(args: argparse.Namespace) -> int:
         raise ConfigError("use one of --export, --export-queue, --import, --stats, --plan at a time")
     if args.name is not None:
         reviewer_judge(args.name)  # a bad name is an error before anything is read
+    for flag, fields in (("--strata", args.strata), ("--by", args.by)):
+        bad = [f for f in fields if f not in GROUP_FIELDS]
+        if bad or not fields:
+            raise ConfigError(f"{flag}: {', '.join(bad) or 'nothing'} is not one of {', '.join(GROUP_FIELDS)}")
     sources = _sources(args)
     if args.export:
         return _export(sources, Path(args.export), args.name)
