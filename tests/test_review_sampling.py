@@ -50,6 +50,10 @@ def test_random_sample_is_stratified_seeded_and_interleaved():
     assert set(Counter((r.target, r.language, r.verdict) for r in s[:24]).values()) == {2}
     # a bigger sample extends the smaller one (resume with a larger --sample)
     assert set(s) <= set(random_sample(rs, seed=1, size=240))
+    # resume: labelled rows leave the queue, the rest keep their places
+    done = {r.key for r in s[:50]}
+    assert random_sample(rs, seed=1, size=120, labelled=done) == s[50:]
+    assert triage_order(rs, labelled=done) == [r for r in triage_order(rs) if r.key not in done]
 
 
 def test_the_default_size_aims_at_five_points_per_cell():

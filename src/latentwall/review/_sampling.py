@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Container, Hashable, Iterable, Mapping, Sequence
 
 from latentwall.review._records import ReviewRow, RowKey, key_id
 
@@ -69,9 +69,10 @@ def in_part(row: ReviewRow, part: tuple[int, int] | None) -> bool:
 
 def random_sample(rows: Iterable[ReviewRow], *, seed: int = 0, size: int | None = None,
                   strata: Sequence[str] = DEFAULT_STRATA, margin: float = MARGIN,
-                  part: tuple[int, int] | None = None) -> list[ReviewRow]:
+                  part: tuple[int, int] | None = None, labelled: Container[RowKey] = ()) -> list[ReviewRow]:
     """The random review sample in the order to label it. `size`: total labels, split equally
-    over the cells; None: each cell gets `cell_sample_size` (±`margin` per cell)."""
+    over the cells; None: each cell gets `cell_sample_size` (±`margin` per cell). `labelled`:
+    rows left out of the returned queue (a resume) - they stay members of the sample."""
     cells: dict[tuple[object, ...], list[tuple[float, ReviewRow]]] = {}
     for r in rows:
         if r.has_verdict:
@@ -84,11 +85,11 @@ def random_sample(rows: Iterable[ReviewRow], *, seed: int = 0, size: int | None 
         a = alloc[c]
         ordered += [((rank + 1) / a, u, r) for rank, (u, r) in enumerate(members[:a])]
     ordered.sort(key=lambda t: (t[0], t[1]))
-    return [r for _, _, r in ordered if in_part(r, part)]
+    return [r for _, _, r in ordered if in_part(r, part) and r.key not in labelled]
 
 
-def triage_order(rows: Iterable[ReviewRow], *, seed: int = 0,
-                 part: tuple[int, int] | None = None) -> list[ReviewRow]:
+def triage_order(rows: Iterable[ReviewRow], *, seed: int = 0, part: tuple[int, int] | None = None,
+                 labelled: Container[RowKey] = ()) -> list[ReviewRow]:
     """Rows with a verdict: a second judge's disagreement first, then lowest confidence first
     (no confidence counts as 0.5), ties in a seeded random order."""
     def rank(r: ReviewRow) -> tuple[int, float, float]:
@@ -96,7 +97,7 @@ def triage_order(rows: Iterable[ReviewRow], *, seed: int = 0,
         conf = r.confidence if r.confidence is not None else 0.5
         return (0 if disagree else 1, conf, sample_key(seed, r.key, "triage"))
 
-    return sorted((r for r in rows if r.has_verdict and in_part(r, part)), key=rank)
+    return sorted((r for r in rows if r.has_verdict and in_part(r, part) and r.key not in labelled), key=rank)
 
 
 def plan_summary(rows: Sequence[ReviewRow], sample: Sequence[ReviewRow],
