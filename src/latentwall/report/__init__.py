@@ -30,10 +30,13 @@ __all__ = [
     "BLOB_FIELDS",
     "SECTIONS",
     "SECTION_IDS",
+    "VIEWER_CSP",
     "Absent",
     "ReportContext",
     "Section",
+    "Viewer",
     "blob_json",
+    "check_loopback_host",
     "clean",
     "esc",
     "neutralise",
@@ -48,14 +51,15 @@ __all__ = [
     "serve_viewer",
     "start_viewer",
     "unregister_section",
+    "viewer_url",
     "write_report",
 ]
 
 
 def __getattr__(name: str) -> object:
     """The viewer pulls in aiohttp.web; load it only when asked for."""
-    if name in ("serve_viewer", "start_viewer"):
+    if name in ("serve_viewer", "start_viewer", "Viewer", "check_loopback_host", "viewer_url", "VIEWER_CSP"):
         from latentwall.report import _viewer
 
-        return getattr(_viewer, name)
+        return getattr(_viewer, "CSP" if name == "VIEWER_CSP" else name)
     raise AttributeError(name)

@@ -123,7 +123,7 @@ def _db_path(run_dir: str | Path) -> Path:
     return p / DB_NAME
 
 
-def _check_host(host: str) -> None:
+def check_loopback_host(host: str) -> None:
     if host not in LOOPBACK:
         raise ConfigError(f"the viewer serves loopback only (127.0.0.1, ::1, localhost), not {host}:"
                           " it has no authentication and shows raw model output")
@@ -168,14 +168,14 @@ async def _start(db: Path, host: str, port: int) -> tuple[web.AppRunner, int]:
     return runner, bound[0]
 
 
-def _url(host: str, port: int) -> str:
+def viewer_url(host: str, port: int) -> str:
     shown = "[::1]" if host == "::1" else host
     return f"http://{shown}:{port}/"
 
 
 def start_viewer(run_dir: str | Path, host: str = "127.0.0.1", port: int = 0) -> Viewer:
     """Start the viewer on a background thread and return once it accepts connections."""
-    _check_host(host)
+    check_loopback_host(host)
     db = _db_path(run_dir)
     loop = asyncio.new_event_loop()
     started: dict[str, Any] = {}
@@ -198,7 +198,7 @@ def start_viewer(run_dir: str | Path, host: str = "127.0.0.1", port: int = 0) ->
     ready.wait(30)
     if "error" in started:
         raise ConfigError(f"cannot serve on {host}:{port}: {started['error']}")
-    return Viewer(_url(host, started["port"]), started["port"], loop, started["runner"], thread)
+    return Viewer(viewer_url(host, started["port"]), started["port"], loop, started["runner"], thread)
 
 
 def serve_viewer(
@@ -213,7 +213,7 @@ def serve_viewer(
 
     `on_ready(url)` is called once listening (default: print the URL on stderr).
     """
-    _check_host(host)
+    check_loopback_host(host)
     db = _db_path(run_dir)
 
     async def main() -> None:
@@ -221,7 +221,7 @@ def serve_viewer(
             runner, bound = await _start(db, host, port)
         except OSError as exc:
             raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
-        url = _url(host, bound)
+        url = viewer_url(host, bound)
         if on_ready is not None:
             on_ready(url)
         else:
