@@ -102,6 +102,35 @@ def test_label_with_the_keyboard_restart_and_resume(tmp_path, browser):
     st = json.loads(p.stdout)
     assert st["human_vs_machine"]["n"] == 2 and st["correction"]["excluded"] == {"skip": 1, "unsure": 1}
 
+    # A colleague labels the rest of a larger random sample elsewhere and imports it (the
+    # judge missed some refusals: every 7th answer is a DENIAL to her); the report then
+    # shows agreement and corrected rates with intervals, in the browser.
+    todo, done = tmp_path / "todo.jsonl", tmp_path / "done.jsonl"
+    assert run_cli("review", "--run-dir", str(run_dir), "--name", "cy", "--sample", "80",
+                   "--export-queue", str(todo)).returncode == 0
+    queue = [json.loads(x) for x in todo.read_text("utf-8").splitlines()]
+    done.write_text("".join(json.dumps({**r, "label": "DENIAL" if i % 7 == 3 else r["machine_label"]}) + "\n"
+                            for i, r in enumerate(queue)), "utf-8")
+    assert json.loads(run_cli("review", "--run-dir", str(run_dir), "--import", str(done), "--json").stdout)["new"] \
+        == len(queue)
+    report = tmp_path / "report.html"
+    p = run_cli("report", "--run-dir", str(run_dir), "-o", str(report))
+    assert p.returncode == 0, p.stderr
+    d.get(report.as_uri())
+    text = wait(d, "document.getElementById('review') && document.getElementById('review').innerText")
+    assert "Run judge vs people on the random sample" in text and "Cohen's kappa" in text
+    assert "corrected rate" in text and "Findings after correction" in text
+    cells = d.execute_script("return [...document.querySelectorAll('#review table.corrected td')]"
+                             ".map(td => td.innerText)")
+    assert any("→" in c and c.count("[") == 2 for c in cells), cells  # machine [..] → corrected [..]
+    assert_inert(d)
+    if SHOTS:
+        d.execute_script("document.getElementById('review').scrollIntoView()")
+        d.save_screenshot(str(Path(SHOTS) / "review-report.png"))
+    summary = json.loads(run_cli("summary", "--run-dir", str(run_dir), "--json").stdout)
+    groups = summary["review"]["summary"]["correction"]["groups"]
+    assert any(g["status"] == "ok" and g["rates"]["DENIAL"]["corrected"]["lo"] is not None for g in groups)
+
 
 def test_blind_queue_hides_the_verdict_in_the_browser(tmp_path, browser):
     run_dir = tmp_path / "runs"
