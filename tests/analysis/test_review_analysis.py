@@ -84,3 +84,33 @@ def test_report_section_absent_without_labels(make_result):
     doc = analyses_document([make_result()], names=["review"])
     out = SECTIONS.get("review").render(doc["review"], None)
     assert type(out).__name__ == "Absent"
+
+
+def test_a_gap_the_judge_hides_is_flagged_after_correction(make_result):
+    """Two targets the judge rates alike (a third DENIAL each); people find that it misses a
+    further fifth of refusals in one target only. Before correction there is no gap; after
+    correction there is one, and the finding is flagged as changed."""
+    rows = []
+    for target in ("model-a", "model-b"):
+        for i in range(150):
+            verdict = "DENIAL" if i % 3 == 0 else "COMPLETE"
+            truth = "DENIAL" if target == "model-a" and i % 5 == 1 else verdict
+            rows.append(make_result(target=target, probe_id=f"{target}/p{i}", label=verdict,
+                                    other_labels={"human:ann": _human(truth)} if i < 90 else {}))
+    d = review_analysis(rows, by=("target",), strata=("target",), draws=1000).to_dict()
+    gap = next(f for f in d["findings"] if f["name"].startswith("DENIAL"))
+    assert abs(gap["before"]["estimate"]) < 1e-9 and not gap["significant_before"]
+    assert gap["significant_after"] and gap["changed"] and "not significant before correction" in gap["message"]
+
+
+def test_summary_json_carries_the_corrected_rates_and_validates(make_result, tmp_path):
+    from latentwall.analysis import build_json_summary
+    from latentwall.export import validate_summary
+
+    rows = _rows(make_result, truth=lambda i, v: "DENIAL" if i % 10 == 2 else v)
+    doc = build_json_summary([], rows)
+    validate_summary(doc)  # without review
+    doc["review"] = review_analysis(rows, draws=200).to_dict()
+    validate_summary(doc)
+    g = doc["review"]["summary"]["correction"]["groups"][0]
+    assert {"machine", "corrected", "rogan_gladen"} <= set(g["rates"]["DENIAL"])

@@ -167,6 +167,10 @@ def test_export_the_queue_label_elsewhere_and_import(tmp_path):
                             "--strata", "target", "--draws", "200").stdout)
     assert st["human_vs_machine"]["agreement"] == 1.0
     assert {g["status"] for g in st["correction"]["groups"]} == {"ok"}
+    # summary --json carries the review: corrected rates beside the machine rates
+    summ = json.loads(run_cli("summary", "--run-dir", str(tmp_path / "runs"), "--json").stdout)
+    assert summ["review"]["summary"]["n_labels"] == 24 and summ["review"]["sample_note"]  # 6 per cell: too small
+    assert "too small to tell" in summ["review"]["sample_note"]
 
 
 def test_unknown_strata_are_one_line(tmp_path):
