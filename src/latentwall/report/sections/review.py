@@ -105,8 +105,9 @@ def render(result: Any, ctx: ReportContext) -> str | Absent:
                  f"{_interval(f['after'])}</li>" for f in flagged]
         items += [f"<li class=\"flag\">{esc(_key(x['key']))} {esc(x['label'])}: {esc(x['message'])} "
                   f"({_interval(x['machine'])} → {_interval(x['corrected'])})</li>" for x in r.get("rate_flags") or []]
-        held = len(r.get("findings") or []) - len(flagged) - len(small)
-        out.append("<h3>Findings after correction</h3><ul>" + "".join(items)
-                   + f"<li>{held} comparisons hold after correction; {len(small)} cannot be told with this "
-                   "sample</li></ul>")
+        n_find = len(r.get("findings") or [])
+        held = n_find - len(flagged) - len(small)
+        tail = (f"<li>{held} of {n_find} comparisons between groups hold after correction; {len(small)} cannot "
+                "be told with this sample</li>" if n_find else "<li>no comparison between groups in these runs</li>")
+        out.append("<h3>Findings after correction</h3><ul>" + "".join(items) + tail + "</ul>")
     return "\n".join(out)
