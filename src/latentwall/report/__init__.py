@@ -48,7 +48,9 @@ __all__ = [
     "render_compare",
     "safe_text",
     "sections",
+    "serve_until_interrupted",
     "serve_viewer",
+    "start_in_thread",
     "start_viewer",
     "unregister_section",
     "viewer_url",
@@ -58,7 +60,8 @@ __all__ = [
 
 def __getattr__(name: str) -> object:
     """The viewer pulls in aiohttp.web; load it only when asked for."""
-    if name in ("serve_viewer", "start_viewer", "Viewer", "check_loopback_host", "viewer_url", "VIEWER_CSP"):
+    if name in ("serve_viewer", "start_viewer", "Viewer", "check_loopback_host", "viewer_url", "VIEWER_CSP",
+                "start_in_thread", "serve_until_interrupted"):
         from latentwall.report import _viewer
 
         return getattr(_viewer, "CSP" if name == "VIEWER_CSP" else name)

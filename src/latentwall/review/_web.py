@@ -13,21 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import sys
 import threading
-import webbrowser
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
 
-from latentwall.errors import ConfigError, LatentwallError
+from latentwall.errors import LatentwallError
 from latentwall.records import KEYMAP, NOTE_MAX, parse_key_id
 from latentwall.report import VIEWER_CSP as CSP
-from latentwall.report import Viewer, blob_json
-from latentwall.report import check_loopback_host as _check_host
-from latentwall.report import viewer_url as _url
+from latentwall.report import Viewer, blob_json, serve_until_interrupted, start_in_thread
 from latentwall.review._session import ReviewConflict, ReviewSession
 
 TOKEN_HEADER = "X-Review-Token"
@@ -134,74 +130,16 @@ def make_review_app(session: ReviewSession, allowed_hosts: Callable[[], set[str]
     return app
 
 
-async def _start(session: ReviewSession, host: str, port: int, token: str) -> tuple[web.AppRunner, int]:
-    bound: list[int] = []
-
-    def allowed() -> set[str]:
-        p = bound[0] if bound else port
-        return {f"127.0.0.1:{p}", f"localhost:{p}", f"[::1]:{p}"}
-
-    runner = web.AppRunner(make_review_app(session, allowed, token), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port, reuse_address=True).start()
-    addresses = runner.addresses
-    bound.append(int(addresses[0][1]) if addresses else port)
-    return runner, bound[0]
-
-
 def start_review_server(session: ReviewSession, host: str = "127.0.0.1", port: int = 0) -> Viewer:
     """Serve the session on a background thread (tests, embedding); `.stop()` ends it."""
-    _check_host(host)
     token = secrets.token_hex(16)
-    loop = asyncio.new_event_loop()
-    started: dict[str, Any] = {}
-    ready = threading.Event()
-
-    def main() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            started["runner"], started["port"] = loop.run_until_complete(_start(session, host, port, token))
-        except BaseException as exc:
-            started["error"] = exc
-            ready.set()
-            return
-        ready.set()
-        loop.run_forever()
-        loop.close()
-
-    thread = threading.Thread(target=main, name="latentwall-review", daemon=True)
-    thread.start()
-    ready.wait(30)
-    if "error" in started:
-        raise ConfigError(f"cannot serve on {host}:{port}: {started['error']}")
-    return Viewer(_url(host, started["port"]), started["port"], loop, started["runner"], thread)
+    return start_in_thread(lambda allowed: make_review_app(session, allowed, token), host, port, "latentwall-review")
 
 
 def serve_review(session: ReviewSession, host: str = "127.0.0.1", port: int = 0, open_browser: bool = False,
                  *, on_ready: Callable[[str], None] | None = None) -> None:
     """Serve until Ctrl-C (the CLI)."""
-    _check_host(host)
     token = secrets.token_hex(16)
-
-    async def main() -> None:
-        try:
-            runner, bound = await _start(session, host, port, token)
-        except OSError as exc:
-            raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
-        url = _url(host, bound)
-        if on_ready is not None:
-            on_ready(url)
-        else:
-            print(f"latentwall review on {url} (reviewer {session.reviewer}, {session.queue} queue); "
-                  "Ctrl-C to stop", file=sys.stderr, flush=True)
-        if open_browser:
-            webbrowser.open(url)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await runner.cleanup()
-
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
+    serve_until_interrupted(
+        lambda allowed: make_review_app(session, allowed, token), host, port, open_browser, on_ready,
+        lambda url: f"latentwall review on {url} (reviewer {session.reviewer}, {session.queue} queue); Ctrl-C to stop")
