@@ -30,15 +30,14 @@ __all__ = [
     "BLOB_FIELDS",
     "SECTIONS",
     "SECTION_IDS",
-    "VIEWER_CSP",
     "Absent",
     "ReportContext",
     "Section",
     "Viewer",
     "blob_json",
-    "check_loopback_host",
     "clean",
     "esc",
+    "harden",
     "neutralise",
     "options_from_extras",
     "print_compare",
@@ -53,16 +52,14 @@ __all__ = [
     "start_in_thread",
     "start_viewer",
     "unregister_section",
-    "viewer_url",
     "write_report",
 ]
 
 
 def __getattr__(name: str) -> object:
     """The viewer pulls in aiohttp.web; load it only when asked for."""
-    if name in ("serve_viewer", "start_viewer", "Viewer", "check_loopback_host", "viewer_url", "VIEWER_CSP",
-                "start_in_thread", "serve_until_interrupted"):
+    if name in ("serve_viewer", "start_viewer", "Viewer", "start_in_thread", "serve_until_interrupted", "harden"):
         from latentwall.report import _viewer
 
-        return getattr(_viewer, "CSP" if name == "VIEWER_CSP" else name)
+        return getattr(_viewer, name)
     raise AttributeError(name)

@@ -51,6 +51,17 @@ def _asset(name: str) -> str:
     return resources.files("latentwall.report").joinpath("assets", name).read_text("utf-8")
 
 
+def harden(resp: web.StreamResponse) -> web.StreamResponse:
+    """The headers every loopback page answers with: a strict CSP, no sniffing, no referrer,
+    no embedding, same-origin resources only."""
+    resp.headers.setdefault("Content-Security-Policy", CSP)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    resp.headers["X-Frame-Options"] = "DENY"
+    return resp
+
+
 def make_app(db: Path, allowed_hosts: Callable[[], set[str]]) -> web.Application:
     """The aiohttp application over one store; `allowed_hosts` gives the valid Host headers."""
     reader = ViewerQueries(db)
@@ -65,12 +76,7 @@ def make_app(db: Path, allowed_hosts: Callable[[], set[str]]) -> web.Application
             resp = await handler(request)
         except web.HTTPException as exc:
             resp = exc
-        resp.headers.setdefault("Content-Security-Policy", CSP)
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["Referrer-Policy"] = "no-referrer"
-        resp.headers["Cross-Origin-Resource-Policy"] = "same-origin"
-        resp.headers["X-Frame-Options"] = "DENY"
-        return resp
+        return harden(resp)
 
     def api(fn: Callable[[Mapping[str, str]], Any]) -> Callable[[web.Request], Any]:
         async def handler(request: web.Request) -> web.Response:
@@ -123,7 +129,7 @@ def _db_path(run_dir: str | Path) -> Path:
     return p / DB_NAME
 
 
-def check_loopback_host(host: str) -> None:
+def _check_host(host: str) -> None:
     if host not in LOOPBACK:
         raise ConfigError(f"the viewer serves loopback only (127.0.0.1, ::1, localhost), not {host}:"
                           " it has no authentication and shows raw model output")
@@ -173,7 +179,7 @@ async def start_app(make: AppFactory, host: str, port: int) -> tuple[web.AppRunn
     return runner, bound[0]
 
 
-def viewer_url(host: str, port: int) -> str:
+def _url(host: str, port: int) -> str:
     shown = "[::1]" if host == "::1" else host
     return f"http://{shown}:{port}/"
 
@@ -181,7 +187,7 @@ def viewer_url(host: str, port: int) -> str:
 def start_in_thread(make: AppFactory, host: str, port: int, name: str) -> Viewer:
     """Serve an app on a background thread and return once it accepts connections (the
     viewer's and the review page's `start_*`: tests, embedding); `.stop()` ends it."""
-    check_loopback_host(host)
+    _check_host(host)
     loop = asyncio.new_event_loop()
     started: dict[str, Any] = {}
     ready = threading.Event()
@@ -203,21 +209,21 @@ def start_in_thread(make: AppFactory, host: str, port: int, name: str) -> Viewer
     ready.wait(30)
     if "error" in started:
         raise ConfigError(f"cannot serve on {host}:{port}: {started['error']}")
-    return Viewer(viewer_url(host, started["port"]), started["port"], loop, started["runner"], thread)
+    return Viewer(_url(host, started["port"]), started["port"], loop, started["runner"], thread)
 
 
 def serve_until_interrupted(make: AppFactory, host: str, port: int, open_browser: bool,
                             on_ready: Callable[[str], None] | None, banner: Callable[[str], str]) -> None:
     """Serve an app until Ctrl-C; `on_ready(url)` once listening (default: print `banner(url)`
     on stderr)."""
-    check_loopback_host(host)
+    _check_host(host)
 
     async def main() -> None:
         try:
             runner, bound = await start_app(make, host, port)
         except OSError as exc:
             raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
-        url = viewer_url(host, bound)
+        url = _url(host, bound)
         if on_ready is not None:
             on_ready(url)
         else:
@@ -237,7 +243,7 @@ def serve_until_interrupted(make: AppFactory, host: str, port: int, open_browser
 
 def start_viewer(run_dir: str | Path, host: str = "127.0.0.1", port: int = 0) -> Viewer:
     """Start the viewer on a background thread and return once it accepts connections."""
-    check_loopback_host(host)
+    _check_host(host)
     db = _db_path(run_dir)
     return start_in_thread(lambda allowed: make_app(db, allowed), host, port, "latentwall-viewer")
 
@@ -254,7 +260,7 @@ def serve_viewer(
 
     `on_ready(url)` is called once listening (default: print the URL on stderr).
     """
-    check_loopback_host(host)
+    _check_host(host)
     db = _db_path(run_dir)
     serve_until_interrupted(lambda allowed: make_app(db, allowed), host, port, open_browser, on_ready,
                             lambda url: f"latentwall viewer on {url} (store {db}); Ctrl-C to stop")

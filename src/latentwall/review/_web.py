@@ -22,8 +22,7 @@ from aiohttp import web
 
 from latentwall.errors import LatentwallError
 from latentwall.records import KEYMAP, NOTE_MAX, parse_key_id
-from latentwall.report import VIEWER_CSP as CSP
-from latentwall.report import Viewer, blob_json, serve_until_interrupted, start_in_thread
+from latentwall.report import Viewer, blob_json, harden, serve_until_interrupted, start_in_thread
 from latentwall.review._session import ReviewConflict, ReviewSession
 
 TOKEN_HEADER = "X-Review-Token"
@@ -67,12 +66,7 @@ def make_review_app(session: ReviewSession, allowed_hosts: Callable[[], set[str]
             resp = await handler(request)
         except web.HTTPException as exc:
             resp = exc
-        resp.headers.setdefault("Content-Security-Policy", CSP)
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["Referrer-Policy"] = "no-referrer"
-        resp.headers["Cross-Origin-Resource-Policy"] = "same-origin"
-        resp.headers["X-Frame-Options"] = "DENY"
-        return resp
+        return harden(resp)
 
     async def locked(fn: Callable[[], Any]) -> Any:
         def run() -> Any:
