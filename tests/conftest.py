@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from _browser import browser  # noqa: F401  (the real-browser fixture, shared by the browser tests)
 from latentwall.records import Result
 
 RESULT_DEFAULTS: dict[str, Any] = {

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -321,6 +321,8 @@ def test_the_terminal_cleaner_keeps_printable_text_intact(text):
 
 @SETTINGS
 @given(ANY_TEXT)
+@example("\\")  # a lone backslash: escaping for markup doubled it
+@example("a\\[b] :smile:")
 def test_rich_shows_exactly_the_cleaned_text(text):
     buf = io.StringIO()
     Console(file=buf, width=10_000, color_system=None, force_terminal=False, emoji=False,

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
 from typing import Any
 
+from latentwall.errors import ConfigError
 from latentwall.labels import STATUSES, VERDICTS
 
 # A guarded run's target label ends in " [guard SPEC]" (RunConfig.target_label).
@@ -68,6 +70,9 @@ class Result:
     stance: str | None = None
     stance_detail: Mapping[str, Any] | None = None
     reasoning_chars: int | None = None  # length of the stripped trace; kept when the trace is dropped
+    # Other judges' and reviewers' labels of this response, by judge name ({label, extra,
+    # created}); read when asked (`iter_results(others=True)`): a second judge, `human:NAME`.
+    other_labels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.reasoning_chars is None and self.reasoning is not None:
@@ -132,6 +137,7 @@ class Result:
         out["guard"] = out.pop("guard_spec")
         out["tags"], out["evidence"], out["notes"] = list(self.tags), list(self.evidence), list(self.notes)
         out["expected"], out["judge_extra"] = dict(self.expected), dict(self.judge_extra)
+        out["other_labels"] = {k: dict(v) for k, v in self.other_labels.items()}
         return out
 
     def compact(self) -> Result:
@@ -177,3 +183,162 @@ def as_results(rows: Iterable[Result | Mapping[str, Any]]) -> Iterator[Result]:
     """Results as they are; mappings (rows in the store's names) converted."""
     for row in rows:
         yield row if isinstance(row, Result) else Result.from_row(row)
+
+
+# ---------------------------------------------------------------- human review records
+# The plain records human review works on (latentwall.review, the review analysis): a
+# response's identity and machine verdict, a person's label, and what a reviewer sees.
+
+HUMAN_PREFIX = "human:"
+UNSURE = "UNSURE"
+SKIP = "SKIP"
+# What a person can answer: a verdict, "I cannot tell" (UNSURE) or "not now" (SKIP). Only
+# verdicts are evidence; UNSURE and SKIP are kept (so a queue does not show the row again,
+# and so their number can be reported) but never enter an estimate.
+REVIEW_LABELS: tuple[str, ...] = (*VERDICTS, UNSURE, SKIP)
+KEYMAP: dict[str, str] = {"c": "COMPLETE", "e": "EVASIVE", "d": "DENIAL", "u": UNSURE, "s": SKIP}
+QUEUES = ("random", "triage")
+# The review sample is stratified by these fields (a cell: one target in one language).
+DEFAULT_STRATA: tuple[str, ...] = ("target", "language")
+NOTE_MAX = 2_000
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+
+# (run_id, probe_id, condition, sample): one response in the store.
+RowKey = tuple[str, str, str, int]
+
+
+def key_id(key: RowKey) -> str:
+    """A row key as one string (JSON, HTML, JSONL ids); `parse_key_id` reverses it."""
+    run_id, probe_id, condition, sample = key
+    return f"{run_id}|{probe_id}|{condition}|{sample}"
+
+
+def parse_key_id(text: str) -> RowKey:
+    parts = text.split("|")
+    if len(parts) != 4 or not parts[3].lstrip("-").isdigit():
+        raise ValueError(f"not a response id: {text!r}")
+    return parts[0], parts[1], parts[2], int(parts[3])
+
+
+def reviewer_judge(name: str) -> str:
+    """The judge name a reviewer's labels are stored under: `human:NAME`."""
+    if not _NAME.match(name or ""):
+        raise ConfigError(f"reviewer name {name!r}: use 1-40 letters, digits, '.', '_' or '-'")
+    return HUMAN_PREFIX + name
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRow:
+    """One response as the queues and the statistics see it: no texts, a few fields.
+
+    `verdict` is the run judge's label (a verdict or a status); `second` the label of a
+    second judge, when one has judged this response (`latentwall rejudge`)."""
+
+    key: RowKey
+    target: str
+    language: str
+    verdict: str | None
+    confidence: float | None = None
+    second: str | None = None
+    topic: str = ""
+    suite: str = ""
+    category: str = ""
+
+    @classmethod
+    def from_result(cls, r: Result, second: str | None = None) -> ReviewRow:
+        """A typed store row as the queues and statistics see it (`second`: a second judge's label)."""
+        c = r.judge_extra.get("confidence")
+        conf = float(c) if isinstance(c, int | float) and not isinstance(c, bool) else None
+        return cls(key=(str(r.run_id), *r.key), target=str(r.target or ""), language=str(r.language or ""),
+                   verdict=r.label, confidence=conf, second=second, topic=str(r.topic or ""),
+                   suite=str(r.suite or ""), category=str(r.category or ""))
+
+    @property
+    def has_verdict(self) -> bool:
+        return self.verdict in VERDICTS
+
+    def get(self, name: str) -> Any:
+        """A grouping field by name (strata and report groups are named fields)."""
+        if name == "run_id":
+            return self.key[0]
+        if name == "condition":
+            return self.key[2]
+        return getattr(self, name)
+
+
+@dataclass(frozen=True, slots=True)
+class HumanLabel:
+    """A person's label of one response. `sample` is the seed of the random sample the
+    response belongs to (None: labelled from the triage queue only, so it never enters an
+    estimate); `machine` the machine verdict it was labelled against; `blind` whether the
+    reviewer saw the machine verdict."""
+
+    key: RowKey
+    reviewer: str
+    label: str
+    time: str
+    queue: str = "random"
+    note: str = ""
+    sample: int | None = None
+    machine: str | None = None
+    blind: bool = False
+
+    @property
+    def is_verdict(self) -> bool:
+        return self.label in VERDICTS
+
+    def extra(self) -> dict[str, Any]:
+        """What goes into the stored judgement's `extra` JSON."""
+        out: dict[str, Any] = {"time": self.time, "queue": self.queue, "machine": self.machine,
+                               "blind": self.blind}
+        if self.note:
+            out["note"] = self.note
+        if self.sample is not None:
+            out["sample"] = self.sample
+        return out
+
+    @classmethod
+    def from_extra(cls, key: RowKey, reviewer: str, label: str, extra: dict[str, Any],
+                   created: str = "") -> HumanLabel:
+        sample = extra.get("sample")
+        return cls(key=key, reviewer=reviewer, label=label, time=str(extra.get("time") or created),
+                   queue=str(extra.get("queue") or "random"), note=str(extra.get("note") or ""),
+                   sample=sample if isinstance(sample, int) and not isinstance(sample, bool) else None,
+                   machine=extra.get("machine") if isinstance(extra.get("machine"), str) else None,
+                   blind=bool(extra.get("blind")))
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    """What the reviewer is shown for one response (model output: hostile, escape it)."""
+
+    row: ReviewRow
+    prompt: str
+    text: str
+    rationale: str = ""
+    reasoning: str | None = None
+    probe_text: str = ""
+    kind: str = ""
+    status: str | None = None
+    finish_reason: str | None = None
+    judge: str = ""
+    second_judge: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, *, blind: bool = False) -> dict[str, Any]:
+        r = self.row
+        out: dict[str, Any] = {
+            "id": key_id(r.key), "run_id": r.key[0], "probe_id": r.key[1], "condition": r.key[2],
+            "sample": r.key[3], "target": r.target, "language": r.language, "topic": r.topic,
+            "suite": r.suite, "category": r.category, "kind": self.kind, "prompt": self.prompt,
+            "probe_text": self.probe_text, "text": self.text, "reasoning": self.reasoning,
+            "status": self.status, "finish_reason": self.finish_reason,
+        }
+        if not blind:
+            out.update({"verdict": r.verdict, "confidence": r.confidence, "rationale": self.rationale,
+                        "judge": self.judge, "second": r.second, "second_judge": self.second_judge})
+        return out

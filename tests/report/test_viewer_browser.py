@@ -5,14 +5,7 @@ text in both and run nothing."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import shutil
-import time
-from pathlib import Path
-
-import pytest
-
+from _browser import BROWSER_MARKS, assert_inert, wait
 from latentwall.judges import Judgement
 from latentwall.report import start_viewer, write_report
 from latentwall.store import ResultRecord, Store
@@ -20,11 +13,6 @@ from latentwall.suites import Probe
 from latentwall.targets import Response
 from latentwall.testing import synthetic_store
 
-CHROMIUM = Path(os.environ.get("LATENTWALL_CHROMIUM", "/usr/bin/chromium"))
-CHROMEDRIVER = Path(os.environ.get("LATENTWALL_CHROMEDRIVER", "/usr/bin/chromedriver"))
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1400,1000")
 # Each would set window.__pwned (or navigate) if it ever became markup or script.
 XSS = [
     "<script>window.__pwned=1</script>",
@@ -34,44 +22,7 @@ XSS = [
     "evil\u202eeulav",
 ]
 
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-    pytest.mark.skipif(not CHROMEDRIVER.exists(),
-                       reason=f"no chromedriver at {CHROMEDRIVER} (apt-get install chromium-driver)"),
-    pytest.mark.skipif(importlib.util.find_spec("selenium") is None,
-                       reason="selenium is not installed (pip install -e '.[dev]')"),
-]
-
-
-@pytest.fixture
-def browser(tmp_path, monkeypatch):
-    # Never let Selenium Manager look for (or download) a driver or a browser.
-    monkeypatch.setenv("SE_OFFLINE", "true")
-    monkeypatch.setenv("SE_AVOID_STATS", "true")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(tmp_path / "profile", ignore_errors=True)
-
-
-def wait(driver, script, timeout=15.0):
-    """Poll a JS expression until truthy; return its value."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = driver.execute_script(f"return ({script});")
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {script}")
+pytestmark = BROWSER_MARKS
 
 
 def goto(driver, url):
@@ -95,16 +46,6 @@ def add_hostile_run(run_dir):
             for i, p in enumerate(XSS)
         ])
         store.update_run("evil", status="finished")
-
-
-def assert_inert(driver):
-    assert driver.execute_script("return window.__pwned === undefined")
-    hostile = "main img, main script:not([type='application/json']), main iframe, main foreignObject"
-    assert driver.execute_script(f"return document.querySelectorAll({hostile!r}).length") == 0
-    # the only SVGs are our charts, each the one child of its figure besides the caption
-    assert driver.execute_script(
-        "return Array.from(document.querySelectorAll('main svg')).every("
-        "s => s.parentElement.matches('figure.chart') && s.matches('svg.lw-chart'))")
 
 
 def test_viewer_and_report_in_chromium(tmp_path, browser):

@@ -210,9 +210,10 @@ ANALYSES_SCHEMA = "latentwall.analyses/1"
 
 def results_with_stance(refs: Iterable[RunRef]) -> Iterator[Result]:
     """The results of several runs, streamed, each with its narrative stance: a stored stance
-    pass's (the LLM scorer's first), else scored offline on the way."""
+    pass's (the LLM scorer's first), else scored offline on the way; with reviewers' and
+    second judges' labels (`Result.other_labels`, for the review analysis)."""
     for ref in refs:
-        yield from with_stance(ref.results(stance=True))
+        yield from with_stance(ref.results(stance=True, others=True))
 
 
 def document(refs: Sequence[RunRef], options: AnalysisOptions | None = None) -> dict[str, Any]:

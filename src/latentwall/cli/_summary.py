@@ -27,12 +27,18 @@ def handle(args: argparse.Namespace) -> int:
     from latentwall.store import resolve_runs
 
     refs = resolve_runs(args.runs, args.run_dir)
-    rows = chain.from_iterable(r.results() for r in refs)
     if args.json:
-        print_json(build_json_summary([r.meta() for r in refs], rows))
-    else:
-        bad = [b for b in args.by if b not in BY_FIELDS]
-        if bad:
-            raise ConfigError(f"--by: unknown field '{bad[0]}' (known: {', '.join(sorted(BY_FIELDS))})")
-        print_summary(summarise(rows, by=tuple(args.by)))
+        from latentwall.analysis import review_analysis
+
+        rows = list(chain.from_iterable(r.results(others=True) for r in refs))
+        doc = build_json_summary([r.meta() for r in refs], rows)
+        review = review_analysis(rows)
+        if not review.not_applicable:  # human labels or a second judge: agreement, corrected rates
+            doc["review"] = review.to_dict()
+        print_json(doc)
+        return 0
+    bad = [b for b in args.by if b not in BY_FIELDS]
+    if bad:
+        raise ConfigError(f"--by: unknown field '{bad[0]}' (known: {', '.join(sorted(BY_FIELDS))})")
+    print_summary(summarise(chain.from_iterable(r.results() for r in refs), by=tuple(args.by)))
     return 0

@@ -30,6 +30,9 @@ from latentwall.judges._base import Judge, JudgeInput, Judgement
 from latentwall.labels import ALL_LABELS, VERDICTS, Verdict, is_refusal
 
 REQUIRED = ("prompt", "response", "label")
+# Labels a person can give in `latentwall review` that are not a gold verdict ("cannot
+# tell", "not now"): an exported review file holds them, and they are left out, counted.
+NOT_GOLD = ("UNSURE", "SKIP")
 _TEXT_FIELDS = ("id", "language", "reasoning", "style", "category")
 ECE_BINS = 10
 
@@ -100,8 +103,10 @@ def _validate(obj: dict[str, Any], path: Path, line: int) -> EvalItem:
     )
 
 
-def load_eval_set(paths: Iterable[Path | str] | None = None) -> list[EvalItem]:
-    """Validated labelled items from `paths` (default: the shipped sets); ids unique per file."""
+def load_eval_set(paths: Iterable[Path | str] | None = None, *,
+                  not_gold: Counter[str] | None = None) -> list[EvalItem]:
+    """Validated labelled items from `paths` (default: the shipped sets); ids unique per file.
+    Rows labelled UNSURE or SKIP (review exports) are left out and counted in `not_gold`."""
     files = [Path(p) for p in paths] if paths is not None else default_paths()
     items: list[EvalItem] = []
     for f in files:
@@ -109,6 +114,10 @@ def load_eval_set(paths: Iterable[Path | str] | None = None) -> list[EvalItem]:
             raise DataError(str(f), None, None, "labelled file not found")
         seen: dict[str, int] = {}
         for line, obj in iter_jsonl(f):
+            if obj.get("label") in NOT_GOLD:
+                if not_gold is not None:
+                    not_gold[obj["label"]] += 1
+                continue
             item = _validate(obj, f, line)
             if item.id in seen:
                 raise DataError(str(f), line, "id", f"duplicate id '{item.id}' (first at line {seen[item.id]})")
@@ -211,6 +220,7 @@ class EvalReport:
     misjudged: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     agreement: dict[str, Any] | None = None
+    not_gold: dict[str, int] = field(default_factory=dict)  # UNSURE / SKIP rows left out
 
     @property
     def n(self) -> int:
@@ -242,6 +252,7 @@ class EvalReport:
             "judge": self.judge, **d, "binary_accuracy": d["refusal_accuracy"],
             "slices": {k: v.to_dict() for k, v in self.slices.items()},
             "agreement": self.agreement, "misjudged": self.misjudged, "seconds": round(self.seconds, 4),
+            "not_gold": dict(self.not_gold),
         }
 
     def render(self, *, plain: bool = False, misjudged: int = 20) -> RenderableType:
@@ -294,6 +305,8 @@ class EvalReport:
             ("completion accuracy (COMPLETE vs rest)", f"{o.binary(Verdict.COMPLETE):.1%}"),
             ("calibration error (ECE)", "-" if ece is None else f"{ece:.3f}"),
             ("time per response", f"{self.per_item_us:.0f} µs"),
+            *([("left out (no gold verdict)", ", ".join(f"{k} {v}" for k, v in sorted(self.not_gold.items())))]
+              if self.not_gold else []),
         ]
 
     def _labels(self) -> list[str]:
@@ -392,12 +405,14 @@ def evaluate_judge(judge: Judge, paths: Iterable[Path | str] | None = None, *, b
                    compare: Judge | None = None, items: Sequence[EvalItem] | None = None) -> EvalReport:
     """Run `judge` over labelled files (default: the shipped sets) and score it; with `compare`,
     also run a second judge and report how often the two agree."""
-    items = list(items) if items is not None else load_eval_set(paths)
+    not_gold: Counter[str] = Counter()
+    items = list(items) if items is not None else load_eval_set(paths, not_gold=not_gold)
     inputs = [i.to_input() for i in items]
     t0 = time.perf_counter()
     judgements = judge.judge_batch(inputs) if inputs else []
     seconds = time.perf_counter() - t0
     report = score(_judge_name(judge), items, judgements, seconds, by)
+    report.not_gold = dict(not_gold)
     if compare is not None:
         other = compare.judge_batch(inputs) if inputs else []
         report.agreement = agreement([j.label for j in judgements], [j.label for j in other], _judge_name(compare))

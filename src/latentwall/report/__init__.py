@@ -42,9 +42,11 @@ __all__ = [
     "Absent",
     "ReportContext",
     "Section",
+    "Viewer",
     "blob_json",
     "clean",
     "esc",
+    "harden",
     "matplotlib_available",
     "neutralise",
     "options_from_extras",
@@ -55,7 +57,9 @@ __all__ = [
     "render_compare",
     "safe_text",
     "sections",
+    "serve_until_interrupted",
     "serve_viewer",
+    "start_in_thread",
     "start_viewer",
     "target_names",
     "unregister_section",
@@ -65,7 +69,7 @@ __all__ = [
 
 def __getattr__(name: str) -> object:
     """The viewer pulls in aiohttp.web; load it only when asked for."""
-    if name in ("serve_viewer", "start_viewer"):
+    if name in ("serve_viewer", "start_viewer", "Viewer", "start_in_thread", "serve_until_interrupted", "harden"):
         from latentwall.report import _viewer
 
         return getattr(_viewer, name)

@@ -22,8 +22,9 @@ clean = terminal_text
 
 
 def safe_text(value: object, style: str = "") -> Text:
-    """Model-derived string as a rich Text: cleaned, markup-escaped, no emoji codes."""
-    return Text.from_markup(escape(clean(value)), style=style, emoji=False)
+    """Model-derived string as a rich Text: cleaned, and never parsed as markup or emoji codes
+    (escaping and re-parsing doubled a trailing backslash)."""
+    return Text(clean(value), style=style)
 
 
 def _rate(rate: Rate) -> Text:

@@ -51,6 +51,17 @@ def _asset(name: str) -> str:
     return resources.files("latentwall.report").joinpath("assets", name).read_text("utf-8")
 
 
+def harden(resp: web.StreamResponse) -> web.StreamResponse:
+    """The headers every loopback page answers with: a strict CSP, no sniffing, no referrer,
+    no embedding, same-origin resources only."""
+    resp.headers.setdefault("Content-Security-Policy", CSP)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    resp.headers["X-Frame-Options"] = "DENY"
+    return resp
+
+
 def make_app(db: Path, allowed_hosts: Callable[[], set[str]]) -> web.Application:
     """The aiohttp application over one store; `allowed_hosts` gives the valid Host headers."""
     reader = ViewerQueries(db)
@@ -65,12 +76,7 @@ def make_app(db: Path, allowed_hosts: Callable[[], set[str]]) -> web.Application
             resp = await handler(request)
         except web.HTTPException as exc:
             resp = exc
-        resp.headers.setdefault("Content-Security-Policy", CSP)
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["Referrer-Policy"] = "no-referrer"
-        resp.headers["Cross-Origin-Resource-Policy"] = "same-origin"
-        resp.headers["X-Frame-Options"] = "DENY"
-        return resp
+        return harden(resp)
 
     def api(fn: Callable[[Mapping[str, str]], Any]) -> Callable[[web.Request], Any]:
         async def handler(request: web.Request) -> web.Response:
@@ -152,14 +158,19 @@ class Viewer:
         self.stop()
 
 
-async def _start(db: Path, host: str, port: int) -> tuple[web.AppRunner, int]:
+AppFactory = Callable[[Callable[[], set[str]]], web.Application]
+
+
+async def start_app(make: AppFactory, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Bind an app built by `make(allowed_hosts)` on host:port (0: a free port); the Host
+    header it accepts names the port actually bound (DNS rebinding)."""
     bound: list[int] = []
 
     def allowed() -> set[str]:
         p = bound[0] if bound else port
         return {f"127.0.0.1:{p}", f"localhost:{p}", f"[::1]:{p}"}
 
-    runner = web.AppRunner(make_app(db, allowed), access_log=None)
+    runner = web.AppRunner(make(allowed), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
@@ -173,10 +184,10 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
-def start_viewer(run_dir: str | Path, host: str = "127.0.0.1", port: int = 0) -> Viewer:
-    """Start the viewer on a background thread and return once it accepts connections."""
+def start_in_thread(make: AppFactory, host: str, port: int, name: str) -> Viewer:
+    """Serve an app on a background thread and return once it accepts connections (the
+    viewer's and the review page's `start_*`: tests, embedding); `.stop()` ends it."""
     _check_host(host)
-    db = _db_path(run_dir)
     loop = asyncio.new_event_loop()
     started: dict[str, Any] = {}
     ready = threading.Event()
@@ -184,7 +195,7 @@ def start_viewer(run_dir: str | Path, host: str = "127.0.0.1", port: int = 0) ->
     def main() -> None:
         asyncio.set_event_loop(loop)
         try:
-            started["runner"], started["port"] = loop.run_until_complete(_start(db, host, port))
+            started["runner"], started["port"] = loop.run_until_complete(start_app(make, host, port))
         except BaseException as exc:
             started["error"] = exc
             ready.set()
@@ -193,12 +204,48 @@ def start_viewer(run_dir: str | Path, host: str = "127.0.0.1", port: int = 0) ->
         loop.run_forever()
         loop.close()
 
-    thread = threading.Thread(target=main, name="latentwall-viewer", daemon=True)
+    thread = threading.Thread(target=main, name=name, daemon=True)
     thread.start()
     ready.wait(30)
     if "error" in started:
         raise ConfigError(f"cannot serve on {host}:{port}: {started['error']}")
     return Viewer(_url(host, started["port"]), started["port"], loop, started["runner"], thread)
+
+
+def serve_until_interrupted(make: AppFactory, host: str, port: int, open_browser: bool,
+                            on_ready: Callable[[str], None] | None, banner: Callable[[str], str]) -> None:
+    """Serve an app until Ctrl-C; `on_ready(url)` once listening (default: print `banner(url)`
+    on stderr)."""
+    _check_host(host)
+
+    async def main() -> None:
+        try:
+            runner, bound = await start_app(make, host, port)
+        except OSError as exc:
+            raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
+        url = _url(host, bound)
+        if on_ready is not None:
+            on_ready(url)
+        else:
+            print(banner(url), file=sys.stderr, flush=True)
+        if open_browser:
+            webbrowser.open(url)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+
+
+def start_viewer(run_dir: str | Path, host: str = "127.0.0.1", port: int = 0) -> Viewer:
+    """Start the viewer on a background thread and return once it accepts connections."""
+    _check_host(host)
+    db = _db_path(run_dir)
+    return start_in_thread(lambda allowed: make_app(db, allowed), host, port, "latentwall-viewer")
 
 
 def serve_viewer(
@@ -215,29 +262,8 @@ def serve_viewer(
     """
     _check_host(host)
     db = _db_path(run_dir)
-
-    async def main() -> None:
-        try:
-            runner, bound = await _start(db, host, port)
-        except OSError as exc:
-            raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror}") from None
-        url = _url(host, bound)
-        if on_ready is not None:
-            on_ready(url)
-        else:
-            print(f"latentwall viewer on {url} (store {db}); Ctrl-C to stop", file=sys.stderr,
-                  flush=True)
-        if open_browser:
-            webbrowser.open(url)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await runner.cleanup()
-
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
+    serve_until_interrupted(lambda allowed: make_app(db, allowed), host, port, open_browser, on_ready,
+                            lambda url: f"latentwall viewer on {url} (store {db}); Ctrl-C to stop")
 
 
 if __name__ == "__main__":  # python -m latentwall.report._viewer RUN_DIR [PORT] (benches)

@@ -19,7 +19,7 @@ from typing import Any
 
 from latentwall.errors import ConfigError
 from latentwall.labels import DEFAULT_JUDGE, STANCE_JUDGE, STANCE_LLM_JUDGE, STATUSES
-from latentwall.records import Result
+from latentwall.records import Result, ResultKey
 from latentwall.store._connect import READ_ERRORS, connect_readonly, reads, store_error
 from latentwall.store._lock import run_is_live
 
@@ -71,7 +71,7 @@ _RESULT_SQL = (
     " LEFT JOIN judgements j ON j.run_id=r.run_id AND j.probe_id=r.probe_id"
     "  AND j.condition=r.condition AND j.sample=r.sample AND j.judge=?"
     "{stance_joins}"
-    " WHERE r.run_id=? ORDER BY p.seq, r.condition, r.sample"
+    " WHERE r.run_id=?{keys} ORDER BY p.seq, r.condition, r.sample"
 )
 # A stance pass stores one judgement per response under its own judge; the LLM scorer's is
 # preferred over the offline one when both ran.
@@ -213,25 +213,63 @@ class Queries:
         """`run_meta` of a run of this store, with its label counts."""
         return run_meta(run, self.counts(run["run_id"]), self.path)
 
-    def iter_results(self, run_id: str, judge: str | None = None, *, stance: bool = False) -> Iterator[Result]:
+    def iter_results(self, run_id: str, judge: str | None = None, *, stance: bool = False,
+                     others: bool = False) -> Iterator[Result]:
         """The run's responses as `Result`s, streamed in probe order. `judge` picks whose labels
-        (default: the run's own judge); `stance` also reads a stored narrative-stance pass."""
+        (default: the run's own judge); `stance` also reads a stored narrative-stance pass;
+        `others` the labels of every other judge and reviewer (`Result.other_labels`)."""
         try:
-            yield from self._iter_results(run_id, judge, stance)
+            yield from self._iter_results(run_id, judge, stance, others=others)
         except READ_ERRORS as exc:
             raise store_error(exc, self.path) from None
 
-    def _iter_results(self, run_id: str, judge: str | None, stance: bool) -> Iterator[Result]:
+    def results_for(self, run_id: str, keys: Sequence[ResultKey], judge: str | None = None) -> list[Result]:
+        """The `Result`s of just these responses ((probe_id, condition, sample)), e.g. the one a
+        review page shows; keys that are not in the run give no row."""
+        out: list[Result] = []
+        try:
+            for i in range(0, len(keys), 300):
+                out += self._iter_results(run_id, judge, False, keys=keys[i : i + 300])
+        except READ_ERRORS as exc:
+            raise store_error(exc, self.path) from None
+        return out
+
+    @reads
+    def judgements_of(self, run_id: str, judge: str) -> list[tuple[str, str, int, str, str, dict[str, Any], str]]:
+        """Every judgement of one judge on a run, without the texts:
+        (probe_id, condition, sample, label, rationale, extra, created)."""
+        return [(p, c, s, label, rationale, json.loads(extra) if extra else {}, created)
+                for p, c, s, label, rationale, extra, created in self.conn.execute(
+                    "SELECT probe_id, condition, sample, label, rationale, extra, created FROM judgements"
+                    " WHERE run_id=? AND judge=? ORDER BY probe_id, condition, sample", (run_id, judge))]
+
+    @reads
+    def other_labels(self, run_id: str, judge: str) -> dict[ResultKey, dict[str, dict[str, Any]]]:
+        """Labels of every judge but `judge` and the stance scorers, by response: second judges
+        (`latentwall rejudge`) and reviewers (`human:NAME`), each {label, extra, created}."""
+        out: dict[ResultKey, dict[str, dict[str, Any]]] = {}
+        for p, c, s, name, label, extra, created in self.conn.execute(
+                "SELECT probe_id, condition, sample, judge, label, extra, created FROM judgements"
+                " WHERE run_id=? AND judge NOT IN (?, ?, ?)", (run_id, judge, STANCE_JUDGE, STANCE_LLM_JUDGE)):
+            out.setdefault((p, c, s), {})[name] = {"label": label, "extra": json.loads(extra) if extra else {},
+                                                    "created": created}
+        return out
+
+    def _iter_results(self, run_id: str, judge: str | None, stance: bool, *,
+                      keys: Sequence[ResultKey] | None = None, others: bool = False) -> Iterator[Result]:
         run = self.get_run(run_id)
         if run is None:
             return
         judge = judge or run_judge(run)
         target = run_target(run)
         guard = run["config"].get("guard")
+        more = self.other_labels(run_id, judge) if others else {}
+        key_sql = (" AND (r.probe_id, r.condition, r.sample) IN (VALUES " + ",".join(["(?,?,?)"] * len(keys)) + ")"
+                   if keys else "")
         sql = _RESULT_SQL.format(notes="r.notes" if self._has_notes else "NULL",
                                  stance=_STANCE_COLS if stance else "",
-                                 stance_joins=_RESULT_STANCE_JOINS if stance else "")
-        for row in self.conn.execute(sql, (judge, run_id)):
+                                 stance_joins=_RESULT_STANCE_JOINS if stance else "", keys=key_sql)
+        for row in self.conn.execute(sql, (judge, run_id, *(v for k in keys or () for v in k))):
             (data, cond, sample, prompt, text, reasoning, finish, status, error, model, latency,
              cached, label, rationale, evidence, jname, extra, notes) = row[:18]
             p = json.loads(data)
@@ -251,6 +289,7 @@ class Queries:
                 judge=jname, judge_extra=json.loads(extra) if extra else {},
                 notes=tuple(json.loads(notes)) if notes else (),
                 stance=None if st is None else st["label"], stance_detail=st,
+                other_labels=more.get((p["id"], cond, sample), {}),
             )
 
 
@@ -281,11 +320,12 @@ class RunRef:
         """`run_meta` of this run, with its current label counts."""
         return run_meta(self.run, self.counts(), self.store_path)
 
-    def results(self, *, stance: bool = False) -> Iterator[Result]:
-        """The run's `Result`s, streamed (`stance`: with a stored stance pass, if any)."""
+    def results(self, *, stance: bool = False, others: bool = False) -> Iterator[Result]:
+        """The run's `Result`s, streamed (`stance`: with a stored stance pass, if any; `others`:
+        with other judges' and reviewers' labels)."""
         store = self._open()
         try:
-            yield from store.iter_results(self.run_id, stance=stance)
+            yield from store.iter_results(self.run_id, stance=stance, others=others)
         finally:
             store.close()
 

@@ -409,3 +409,15 @@ class Store(Queries):
         except sqlite3.DatabaseError as exc:
             raise store_error(exc, self.path) from None
 
+    def delete_judgements(self, run_id: str, judge: str, keys: Sequence[tuple[str, str, int]]) -> None:
+        """Remove a person's labels (a review's undo). Only `human:` judges: a machine verdict
+        is never deleted or overwritten."""
+        if not judge.startswith("human:"):
+            raise ValueError(f"only human labels can be deleted, not judge {judge!r}")
+        try:
+            with self.conn:
+                self.conn.executemany(
+                    "DELETE FROM judgements WHERE run_id=? AND probe_id=? AND condition=? AND sample=? AND judge=?",
+                    [(run_id, p, c, s, judge) for p, c, s in keys])
+        except sqlite3.DatabaseError as exc:
+            raise store_error(exc, self.path) from None
