@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("matplotlib")
 
 from test_charts import XSS, every_chart
-from test_viewer_browser import browser, pytestmark  # noqa: F401
 
+from _browser import BROWSER_MARKS
 from latentwall.analysis import Rate
 from latentwall.report._charts import label_text
 from latentwall.report._findings import Comparison, Side, findings, findings_html
@@ -21,6 +21,8 @@ from latentwall.report._render import chart_svg
 # No script, no style sheet, no image, no fetch: an inline SVG chart needs none of them.
 CSP = "default-src 'none'; base-uri 'none'; form-action 'none'"
 SVG = "{http://www.w3.org/2000/svg}"
+
+pytestmark = BROWSER_MARKS
 
 
 def page(tmp_path, charts, svgs, extra=""):
@@ -34,7 +36,7 @@ def page(tmp_path, charts, svgs, extra=""):
     return path
 
 
-def test_every_chart_renders_with_escaped_tooltips(browser, tmp_path):  # noqa: F811 (the fixture)
+def test_every_chart_renders_with_escaped_tooltips(browser, tmp_path):
     hostile = XSS[0] + XSS[1]
     charts = [c for text in (XSS[1], XSS[2]) for c in every_chart(label=text, topic=hostile, lang=text)]
     svgs = [chart_svg(c) for c in charts]
@@ -70,7 +72,7 @@ def test_every_chart_renders_with_escaped_tooltips(browser, tmp_path):  # noqa: 
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 20_000
 
 
-def test_report_charts_render_tooltips_escaped_filters_work(browser, tmp_path):  # noqa: F811 (the fixture)
+def test_report_charts_render_tooltips_escaped_filters_work(browser, tmp_path):
     """The written report in Chromium: its charts are drawn at size, their tooltips hold the
     hostile target name as text, nothing runs, and the heat map's metric and the explorer's
     filters still work with charts on the page."""
