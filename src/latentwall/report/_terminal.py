@@ -15,7 +15,10 @@ from rich.text import Text
 
 from latentwall.analysis import BUCKETS, Comparison, GroupStats, Rate, Summary, fmt_p
 from latentwall.labels import VERDICTS
+from latentwall.report._format import corrected_text
 from latentwall.text import terminal_text
+
+_NONE: Mapping[str, Any] = {"status": "too_small", "reason": "no verdicts to correct"}
 
 # One cleaner for everything a terminal shows (latentwall.text); kept under this name.
 clean = terminal_text
@@ -33,6 +36,13 @@ def _rate(rate: Rate) -> Text:
     body = f"{100 * rate.rate:.1f}%"
     ci = f" ({100 * (rate.lo or 0.0):.1f}-{100 * (rate.hi or 0.0):.1f})"
     return Text.assemble(body, (ci, "dim"))
+
+
+def _corrected(text: Text, value: Mapping[str, Any] | None) -> Text:
+    """The machine rate, and below it the corrected one (no second line without a sample)."""
+    if value is None:
+        return text
+    return Text.assemble(text, ("\n→ " + corrected_text(value).replace("–", "-"), "cyan"))
 
 
 def _refusal(rate: Rate) -> Text:
@@ -64,7 +74,8 @@ def _columns(summary: Summary) -> list[str]:
     ]
 
 
-def _table(title: str, groups: Sequence[GroupStats], columns: Sequence[str], plain: bool) -> Table:
+def _table(title: str, groups: Sequence[GroupStats], columns: Sequence[str], plain: bool,
+           corrected: Sequence[Mapping[str, Any]] | None = None) -> Table:
     table = Table(
         title=title,
         title_justify="left",
@@ -81,7 +92,9 @@ def _table(title: str, groups: Sequence[GroupStats], columns: Sequence[str], pla
     table.add_column("Complete (95% CI)", no_wrap=True)
     table.add_column("Statuses")
     table.add_column("Always/Sometimes/Never", justify="right")
+    found = {tuple(sorted(e["key"].items(), key=str)): e.get("rates") or {} for e in corrected or ()}
     for g in groups:
+        c = found.get(tuple(sorted(g.key.items(), key=str)), {}) if corrected is not None else None
         table.add_row(
             *(
                 safe_text(g.key.get(name) if g.key.get(name) not in ("", None) else "-")
@@ -89,9 +102,9 @@ def _table(title: str, groups: Sequence[GroupStats], columns: Sequence[str], pla
             ),
             Text(f"{g.n:,}"),
             Text(f"{g.n_verdicts:,}"),
-            _refusal(g.refusal),
-            _rate(g.evasion),
-            _rate(g.complete),
+            _corrected(_refusal(g.refusal), None if c is None else c.get("DENIAL", _NONE)),
+            _corrected(_rate(g.evasion), None if c is None else c.get("EVASIVE", _NONE)),
+            _corrected(_rate(g.complete), None if c is None else c.get("COMPLETE", _NONE)),
             _statuses(g),
             _buckets(g),
         )
@@ -110,21 +123,30 @@ def _default_console() -> Console:
     return Console(force_terminal=False, no_color=True, highlight=False, emoji=False, width=width)
 
 
-def print_summary(summary: Summary, console: Console | None = None) -> None:
-    """Per-target overview, then the full breakdown, with Wilson 95% intervals."""
+def print_summary(summary: Summary, console: Console | None = None,
+                  corrected: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> None:
+    """Per-target overview, then the full breakdown, with Wilson 95% intervals; with
+    `corrected` (`analysis.summary_corrections` as a document: the runs have a random human
+    sample) every rate also shows its misclassification-corrected value below it."""
     console = console or _default_console()
     plain = not console.is_terminal
-    console.print(_table("Per target", summary.targets, ["target"], plain))
+    c = corrected or {}
+    console.print(_table("Per target", summary.targets, ["target"], plain, c.get("targets") if corrected else None))
     if len({g.key.get("suite") for g in summary.target_suites}) > 1:
         console.print(
-            _table("By target x suite", summary.target_suites, ["target", "suite"], plain)
+            _table("By target x suite", summary.target_suites, ["target", "suite"], plain,
+                   c.get("target_suites") if corrected else None)
         )
     columns = _columns(summary)
-    console.print(_table("By " + " x ".join(columns), summary.groups, columns, plain))
+    console.print(_table("By " + " x ".join(columns), summary.groups, columns, plain,
+                         c.get("groups") if corrected else None))
     console.print(
         Text(
             "Rates are shares of verdicts (COMPLETE/EVASIVE/DENIAL); statuses are counted beside "
-            "them, never inside. Always/Sometimes/Never: probes refused in every, some or no sample.",
+            "them, never inside. Always/Sometimes/Never: probes refused in every, some or no sample."
+            + (" -> corrected: the rate corrected for the judge's errors, from the random human sample, with a "
+               "95% interval over the run's sampling error and the judge's confusion (docs/review.md)."
+               if corrected else ""),
             style="dim",
         )
     )
