@@ -42,7 +42,7 @@ def _corrected(text: Text, value: Mapping[str, Any] | None) -> Text:
     """The machine rate, and below it the corrected one (no second line without a sample)."""
     if value is None:
         return text
-    return Text.assemble(text, ("\n→ " + corrected_text(value).replace("–", "-"), "cyan"))
+    return Text.assemble(text, ("\n-> " + corrected_text(value).replace("–", "-"), "cyan"))
 
 
 def _refusal(rate: Rate) -> Text:

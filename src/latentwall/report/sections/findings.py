@@ -16,7 +16,7 @@ from latentwall.report.sections import Absent, ReportContext, register
 def _correction_note(corr: Mapping[str, Any] | None) -> str:
     if corr is None:
         return ""
-    return ('<p class="muted small">Each finding is also re-checked after correcting for the judge\'s errors, '
+    return ('\n<p class="muted small">Each finding is also re-checked after correcting for the judge\'s errors, '
             f"estimated from {int(corr.get('n_labels') or 0):,} random-sample human labels: it "
             "<strong>changes</strong> when the corrected difference points the other way or gains or loses its 95% "
             "significance, <strong>holds</strong> otherwise; the corrected interval covers both the run's sampling "
@@ -44,7 +44,6 @@ def render(summary: Summary, ctx: ReportContext) -> str | Absent:
             '<p class="muted small">No paired controls or parallel languages in these runs: no comparison to state.</p>')
     return f"""<p class="muted small">Generated from the analyses below. A difference is stated only when both sides have
 at least 10 answers with a verdict, the difference's 95% interval excludes zero, its test (where one was run) gives
-p &lt; 0.05 and the two rates' own intervals do not overlap; otherwise the sentence says there is no clear difference.</p>
-{_correction_note(corr)}
+p &lt; 0.05 and the two rates' own intervals do not overlap; otherwise the sentence says there is no clear difference.</p>{_correction_note(corr)}
 <div class="findings">{findings_html(words)}</div>
 {note}"""
