@@ -86,3 +86,18 @@ def test_without_a_random_sample_nothing_changes(tmp_path, make_result):
                         charts=False).read_text("utf-8")
     assert ARROW not in html and "after-correction" not in html and "corrected-heat" not in html
     assert "re-checked after correcting" not in html
+
+
+def test_stance_refusal_is_corrected(make_result):
+    from latentwall.analysis import corrected_rates, stance_summary
+    from latentwall.report.sections.stance import stance_section_html
+
+    rows = rows_for(make_result)
+    doc = stance_summary(rows).to_dict()
+    doc["groups"] = [{**g, "n_stance": 1} for g in doc["groups"]]  # draw every group's row
+    doc["not_applicable"] = None
+    corrected = corrected_rates(rows, draws=200).to_dict()["stance"]
+    assert {tuple(e["key"]) for e in corrected} == {("target", "topic", "language")}
+    html = stance_section_html(doc, corrected)
+    assert html.count(ARROW) == len(doc["groups"]) and "<img" not in html
+    assert ARROW not in stance_section_html(doc)

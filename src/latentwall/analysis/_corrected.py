@@ -8,8 +8,8 @@ takes any units, (group key, stratum, machine verdict), so per-response tables a
 analyses that count one modal verdict per probe (paired gap, splinter) are corrected alike.
 
 The registered `corrected` analysis applies it to every grouping the report and `summary`
-show a rate for: the summary's groups, the heat map (target × topic), locale conditions, the
-China-minus-controls gap and the splinter pairs, each figure as a `CorrectedValue` (a number
+show a verdict rate for: the summary's groups, the heat map (target × topic), the stance
+table's refusal, locale conditions, the China-minus-controls gap and the splinter pairs, each figure as a `CorrectedValue` (a number
 with its 95% interval, or "too small to tell" and why). Without a random human sample it is
 not applicable and nothing else changes.
 """
@@ -38,6 +38,7 @@ from latentwall.analysis._metrics import DEFAULT_BY, key_value
 from latentwall.analysis._paired import probe_verdicts
 from latentwall.analysis._review import estimate_inputs, human_labels
 from latentwall.analysis._splinter import level_name, parallel_verdicts, unit_of
+from latentwall.analysis._stance import DEFAULT_STANCE_BY, by_condition
 from latentwall.labels import VERDICTS
 from latentwall.records import DEFAULT_STRATA, Result, ReviewRow
 
@@ -237,6 +238,7 @@ class CorrectedRates(AnalysisResult):
     strata: list[str] = field(default_factory=list)
     summary: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     heat: list[dict[str, Any]] = field(default_factory=list)
+    stance: list[dict[str, Any]] = field(default_factory=list)
     locale: list[dict[str, Any]] = field(default_factory=list)
     paired: list[dict[str, Any]] = field(default_factory=list)
     splinter: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -244,7 +246,8 @@ class CorrectedRates(AnalysisResult):
 
 
 def corrected_rates(results: Iterable[Result], *, summary_by: Sequence[str] = DEFAULT_BY,
-                    draws: int = DRAWS, seed: int = 0) -> CorrectedRates:
+                    stance_by: Sequence[str] = DEFAULT_STANCE_BY, draws: int = DRAWS, seed: int = 0
+                    ) -> CorrectedRates:
     """Every table's corrected figures (see the module docstring)."""
     rows = list(results)
     k = corrector(rows, draws=draws, seed=seed)
@@ -254,6 +257,7 @@ def corrected_rates(results: Iterable[Result], *, summary_by: Sequence[str] = DE
         n_labels=k.n_labels, strata=list(k.strata),
         summary=summary_corrections(k, rows, summary_by),
         heat=_table(k.by_fields(rows, ("target", "topic"))),
+        stance=_table(k.by_fields(rows, stance_by)),
         locale=_locale(k, rows) if len({r.condition or "" for r in rows}) > 1 else [],
         paired=_paired(k, rows),
         splinter={axis: _splinter(k, rows, axis) for axis in ("language", "condition")},
@@ -263,4 +267,5 @@ def corrected_rates(results: Iterable[Result], *, summary_by: Sequence[str] = DE
 @register_analysis("corrected", order=950, in_document=False)
 def _corrected(results: Sequence[Result], options: AnalysisOptions) -> CorrectedRates:
     """Misclassification-corrected rates for every table, from the random human sample."""
-    return corrected_rates(results, summary_by=options.summary_by or DEFAULT_BY)
+    stance_by = by_condition(results, DEFAULT_STANCE_BY) if options.by_condition else DEFAULT_STANCE_BY
+    return corrected_rates(results, summary_by=options.summary_by or DEFAULT_BY, stance_by=stance_by)
