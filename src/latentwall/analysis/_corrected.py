@@ -62,8 +62,7 @@ class Corrector:
 
     def stratum(self, r: Result) -> Key:
         """The sampling stratum of a result, spelt as the sample spells it."""
-        row = ReviewRow.from_result(r)
-        return tuple(row.get(f) for f in self.strata)
+        return tuple(ReviewRow.value_of(r, f) for f in self.strata)
 
     def correct(self, units: Iterable[Unit], by: Sequence[str]) -> Correction:
         """Corrected rates of every group of `units` (only verdicts count)."""
@@ -72,10 +71,13 @@ class Corrector:
         return correct_rates(cells, self.validations, by=by, strata=self.strata, draws=self.draws,
                              seed=self.seed, excluded=self.excluded)
 
-    def by_fields(self, results: Iterable[Result], by: Sequence[str]) -> Correction:
-        """Per-response rates grouped by result fields, keyed as the summary keys them."""
-        return self.correct(((tuple(key_value(getattr(r, f, None)) for f in by), self.stratum(r), r.label or "")
-                             for r in results), by)
+    def by_fields(self, results: Sequence[Result], by: Sequence[str], strata: Sequence[Key] | None = None
+                  ) -> Correction:
+        """Per-response rates grouped by result fields, keyed as the summary keys them
+        (`strata`: each result's stratum, when the caller has them already)."""
+        strata = [self.stratum(r) for r in results] if strata is None else strata
+        return self.correct(((tuple(key_value(getattr(r, f, None)) for f in by), s, r.label or "")
+                             for r, s in zip(results, strata, strict=True)), by)
 
 
 def corrector(results: Sequence[Result], *, strata: Sequence[str] = DEFAULT_STRATA, draws: int = DRAWS,
@@ -85,7 +87,7 @@ def corrector(results: Sequence[Result], *, strata: Sequence[str] = DEFAULT_STRA
     labels = human_labels(results)
     if not labels:
         return None
-    rows = [ReviewRow.from_result(r) for r in results]
+    rows = [ReviewRow.from_result(r) for r in results if r.other_labels]  # the labelled ones: the rest add nothing
     _, validations, excluded = estimate_inputs(rows, labels, by=(), strata=strata)
     if not validations:
         return None
@@ -109,9 +111,11 @@ def _table(c: Correction) -> list[dict[str, Any]]:
     return [group_values(c, g.key) for g in c.groups]
 
 
-def summary_corrections(k: Corrector, results: Sequence[Result], by: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+def summary_corrections(k: Corrector, results: Sequence[Result], by: Sequence[str],
+                        strata: Sequence[Key] | None = None) -> dict[str, list[dict[str, Any]]]:
     """The summary's three tables (per target, target × suite, and `by`), corrected."""
-    return {name: _table(k.by_fields(results, fields))
+    strata = [k.stratum(r) for r in results] if strata is None else strata
+    return {name: _table(k.by_fields(results, fields, strata))
             for name, fields in (("targets", ("target",)), ("target_suites", ("target", "suite")),
                                  ("groups", tuple(by)))}
 
@@ -136,11 +140,11 @@ def with_corrections(doc: dict[str, Any], results: Sequence[Result], by: Sequenc
     return doc
 
 
-def _locale(k: Corrector, results: Sequence[Result]) -> list[dict[str, Any]]:
+def _locale(k: Corrector, results: Sequence[Result], strata: Sequence[Key]) -> list[dict[str, Any]]:
     """Refusal per target × condition on political probes (as `locale_effects` counts it),
     and its change against the plain probe."""
-    rows = [r for r in results if r.category == "political"]
-    c = k.correct((((str(r.target), str(r.condition or "")), k.stratum(r), r.label or "") for r in rows),
+    c = k.correct((((str(r.target), str(r.condition or "")), s, r.label or "")
+                   for r, s in zip(results, strata, strict=True) if r.category == "political"),
                   ("target", "condition"))
     out = []
     for g in c.groups:
@@ -151,14 +155,14 @@ def _locale(k: Corrector, results: Sequence[Result]) -> list[dict[str, Any]]:
     return out
 
 
-def _paired(k: Corrector, results: Sequence[Result]) -> list[dict[str, Any]]:
+def _paired(k: Corrector, results: Sequence[Result], strata_of: Sequence[Key]) -> list[dict[str, Any]]:
     """The China-minus-controls gap corrected: Σ_k w_k (china_k − control_k) over the kinds
     asked on both sides, w from the China side's modal verdicts, as `paired_control_gap` does,
     per target × condition × language and pooled over languages ("all")."""
     strata: dict[tuple[str, str, str, str], Key] = {}
-    for r in results:
+    for r, s in zip(results, strata_of, strict=True):
         strata.setdefault((str(r.target or "?"), str(r.condition or ""), str(r.language or ""), str(r.probe_id or "")),
-                          k.stratum(r))
+                          s)
     probes = probe_verdicts(results)
     c = k.correct((((t, cond, lang, side, kind), strata[(t, cond, lang, pid)], v)
                    for (t, cond, lang, pid), side, kind, v in probes),
@@ -198,14 +202,14 @@ def _gap(c: Correction, n: Mapping[tuple[str, str, str, str, str], int], t: str,
     }
 
 
-def _splinter(k: Corrector, results: Sequence[Result], axis: str) -> list[dict[str, Any]]:
+def _splinter(k: Corrector, results: Sequence[Result], strata_of: Sequence[Key], axis: str) -> list[dict[str, Any]]:
     """Each pair of levels' refusal and non-complete rates on the units asked in both, and
     the differences b − a. The two sides are corrected as independent groups: the pairing is
     ignored, which makes the interval of a difference wider, never narrower."""
     strata: dict[tuple[str, tuple[Any, ...], str], Key] = {}
-    for r in results:
+    for r, s in zip(results, strata_of, strict=True):
         u, level = unit_of(r, axis)
-        strata.setdefault((str(r.target or "?"), u, level), k.stratum(r))
+        strata.setdefault((str(r.target or "?"), u, level), s)
     units: list[Unit] = []
     pairs = []
     for t, (levels, par) in parallel_verdicts(results, axis).items():
@@ -253,14 +257,17 @@ def corrected_rates(results: Iterable[Result], *, summary_by: Sequence[str] = DE
     k = corrector(rows, draws=draws, seed=seed)
     if k is None:
         return CorrectedRates(not_applicable="no random human sample: no corrected rates (`latentwall review`)")
+    strata = [k.stratum(r) for r in rows]
+    several = len({r.condition or "" for r in rows}) > 1  # locale and the condition axis need two
     return CorrectedRates(
         n_labels=k.n_labels, strata=list(k.strata),
-        summary=summary_corrections(k, rows, summary_by),
-        heat=_table(k.by_fields(rows, ("target", "topic"))),
-        stance=_table(k.by_fields(rows, stance_by)),
-        locale=_locale(k, rows) if len({r.condition or "" for r in rows}) > 1 else [],
-        paired=_paired(k, rows),
-        splinter={axis: _splinter(k, rows, axis) for axis in ("language", "condition")},
+        summary=summary_corrections(k, rows, summary_by, strata),
+        heat=_table(k.by_fields(rows, ("target", "topic"), strata)),
+        stance=_table(k.by_fields(rows, stance_by, strata)),
+        locale=_locale(k, rows, strata) if several else [],
+        paired=_paired(k, rows, strata),
+        splinter={axis: _splinter(k, rows, strata, axis) for axis in ("language", "condition")
+                  if axis == "language" or several},
     )
 
 
