@@ -58,7 +58,8 @@ def test_findings_flag_a_direction_that_flips(biased_html):
     f = sections(biased_html)["findings"]
     assert "re-checked after correcting for the judge" in f
     li = next(x for x in f.split("<li ") if "questions in zh" in x)
-    assert 'class="after-correction changes"' in li and "direction flips" in li
+    assert 'class="after-correction changes"><strong>Changes after correction</strong>' in li
+    assert "direction flips (-10.0 → +10.0 points)" in li
     assert "corrected difference" in li
     assert "Corrected for the judge&#x27;s errors: completes" in f  # the overview sentence
     assert "<img" not in f

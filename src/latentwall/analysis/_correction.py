@@ -301,7 +301,7 @@ def check_finding(name: str, before: Interval, after: Interval, *,
     significance = sig_before != after.excludes_zero
     parts = []
     if direction:
-        parts.append(f"direction flips ({b:+.1%} → {a:+.1%})")
+        parts.append(f"direction flips ({100 * b:+.1f} → {100 * a:+.1f} points)")
     if significance:
         parts.append("significant before correction, not after" if sig_before
                      else "not significant before correction, significant after")

@@ -324,6 +324,14 @@ def findings(
     return out
 
 
+def _after_html(f: Finding) -> str:
+    """What correction does to a finding; a change is in bold, so a reader does not miss it."""
+    lead = "Changes after correction"
+    if f.after_kind == "changes" and f.after.startswith(lead):
+        return f"<strong>{esc(lead)}</strong>{esc(f.after[len(lead):])}"
+    return esc(f.after)
+
+
 def findings_html(by_target: Mapping[str, Sequence[Finding]]) -> str:
     """The findings as escaped HTML: one list per target; unsupported sentences muted."""
     parts = []
@@ -332,7 +340,7 @@ def findings_html(by_target: Mapping[str, Sequence[Finding]]) -> str:
             continue
         lis = "".join(
             f'<li class="finding {esc(f.kind)}">{esc(f.text)}'
-            + (f' <span class="after-correction {esc(f.after_kind)}">{esc(f.after)}</span>' if f.after else "")
+            + (f' <span class="after-correction {esc(f.after_kind)}">{_after_html(f)}</span>' if f.after else "")
             + "</li>" for f in items)
         parts.append(f'<div class="findings-target"><h3>{esc(target)}</h3><ul>{lis}</ul></div>')
     return "".join(parts)
