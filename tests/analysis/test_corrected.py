@@ -137,3 +137,36 @@ def test_summary_json_groups_carry_corrected_rates(make_result):
     t = doc["targets"][0]["corrected"]
     assert t["rates"]["DENIAL"]["estimate"] > doc["targets"][0]["rates"]["DENIAL"]["rate"]
     assert t["not_complete"]["status"] == "ok"
+
+
+def test_compare_two_targets_flags_a_difference_the_judge_made(make_result):
+    """A: the biased judge's zh answers (machine refusal 20%, truly 40%); B: the same probes
+    for another target the judge reads right (30%). Machine: B refuses more; corrected: less."""
+    import io
+
+    from rich.console import Console
+
+    from latentwall.analysis import compare_runs
+    from latentwall.report import render_compare
+
+    a = [r for r in biased_rows(make_result, target="a") if r.language == "zh"]
+    b = [replace(r, target="b", run_id="run-2", judge_label="DENIAL" if i % 10 < 3 else "COMPLETE",
+                 other_labels=human("DENIAL" if i % 10 < 3 else "COMPLETE") if i % 4 == 1 else {})
+         for i, r in enumerate(a)]
+    rows = a + b
+    res = compare_runs(rows, None, target_a="a", target_b="b", corrector=corrector(rows, draws=300)).to_dict()
+    assert res["refusal"]["diff"] == pytest.approx(0.1)
+    c = res["corrected"]
+    assert c["refusal"]["a"]["estimate"] == pytest.approx(0.4, abs=0.04)
+    assert c["refusal"]["diff"]["estimate"] < 0 and c["refusal"]["diff"]["status"] == "ok"
+    assert {t["topic"] for t in c["topics"]} == {"topic0", "topic1", "topic2"}
+    out = io.StringIO()
+    render_compare(res, Console(file=out, width=200, no_color=True))
+    text = out.getvalue()
+    assert "Corrected for the judge's errors" in text and "changes: direction flips" in text
+    # without a sample the comparison is what it was
+    plain = compare_runs(rows, None, target_a="a", target_b="b").to_dict()
+    assert "corrected" not in plain
+    out = io.StringIO()
+    render_compare(plain, Console(file=out, width=200, no_color=True))
+    assert "Corrected" not in out.getvalue()

@@ -13,7 +13,16 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from latentwall.analysis import BUCKETS, Comparison, GroupStats, Rate, Summary, fmt_p
+from latentwall.analysis import (
+    BUCKETS,
+    Comparison,
+    GroupStats,
+    Interval,
+    Rate,
+    Summary,
+    check_finding,
+    fmt_p,
+)
 from latentwall.labels import VERDICTS
 from latentwall.report._format import corrected_text
 from latentwall.text import terminal_text
@@ -245,6 +254,37 @@ def _line(console: Console, text: str) -> None:
         console.file.write(clean(text) + "\n")
 
 
+def _flag(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """holds / changes (why) / too small to tell, for a B − A difference after correction."""
+    ok = after.get("status") == "ok" and after.get("estimate") is not None
+    check = check_finding("B−A", Interval(before.get("diff"), before.get("lo"), before.get("hi")),
+                          Interval(after.get("estimate"), after.get("lo"), after.get("hi")) if ok
+                          else Interval(None, None, None))
+    if check.too_small:
+        return "too small to tell"
+    return f"changes: {check.detail}" if check.changed else "holds"
+
+
+def _corrected_compare(console: Console, result: Mapping[str, Any], max_rows: int) -> None:
+    """The same rates corrected for the judge's errors, and whether each B − A holds."""
+    c = result["corrected"]
+
+    def cells(blk: Mapping[str, Any], before: Mapping[str, Any]) -> list[str]:
+        return [corrected_text(blk["a"]).removeprefix("corrected "), corrected_text(blk["b"]).removeprefix("corrected "),
+                corrected_text(blk["diff"], points=True).removeprefix("corrected "), _flag(before, blk["diff"])]
+
+    rows = [[name.replace("_", "-"), *cells(c[name], result[name])] for name in ("refusal", "non_complete")
+            if name in c]
+    _emit(console, f"Corrected for the judge's errors ({c['n_labels']} random-sample human labels; "
+                   "95% over the runs' sampling and the judge's confusion)",
+          ["outcome", "A", "B", "B−A", "after correction"], rows)
+    before = {t["topic"]: t["refusal"] for t in result["topics"]}
+    topics = [t for t in c["topics"] if "refusal" in t and t["topic"] in before][:max_rows]
+    _emit(console, f"Topics, refusal corrected (first {len(topics)} of {len(c['topics'])})",
+          ["topic", "A", "B", "B−A", "after correction"],
+          [[t["topic"], *cells(t["refusal"], before[t["topic"]])] for t in topics])
+
+
 def render_compare(comparison: Comparison | Mapping[str, Any], console: Console, *, max_rows: int = 20) -> None:
     """Print a comparison: summary, transitions, topics that moved, disagreements."""
     result = comparison.to_dict() if isinstance(comparison, Comparison) else comparison
@@ -267,6 +307,8 @@ def render_compare(comparison: Comparison | Mapping[str, Any], console: Console,
     mh = result["marginal_homogeneity"]
     _emit(console, "Rates per probe (B minus A, points, Newcombe paired 95%)",
           ["outcome", "A", "B", "B−A [95%]", "A only/B only", "McNemar p"], rows)
+    if "corrected" in result:
+        _corrected_compare(console, result, max_rows)
     _line(console, f"marginal homogeneity of COMPLETE/EVASIVE/DENIAL (Stuart-Maxwell): "
                    f"p = {fmt_p(mh.get('p'))}")
     trans = result["transitions"]
