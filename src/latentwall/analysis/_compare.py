@@ -139,7 +139,7 @@ def _corrected(k: Corrector, modal: Sequence[tuple[str, str, str, Mapping[str, A
                ) -> dict[str, Any]:
     """Refusal and non-complete in A and in B and B − A, corrected for the judge's errors,
     overall and per topic: each side's modal verdicts in their own strata (the pairing is
-    ignored: the interval of B − A is wider, never narrower)."""
+    ignored, which widens the interval of B − A when A and B agree more often than chance)."""
     def stratum(rec: Mapping[str, Any], cond: str) -> tuple[Any, ...]:
         return tuple(cond if f == "condition" else rec.get(f, "") for f in k.strata)
 

@@ -205,7 +205,8 @@ def _gap(c: Correction, n: Mapping[tuple[str, str, str, str, str], int], t: str,
 def _splinter(k: Corrector, results: Sequence[Result], strata_of: Sequence[Key], axis: str) -> list[dict[str, Any]]:
     """Each pair of levels' refusal and non-complete rates on the units asked in both, and
     the differences b − a. The two sides are corrected as independent groups: the pairing is
-    ignored, which makes the interval of a difference wider, never narrower."""
+    ignored, which widens the interval of a difference when the sides agree more often than
+    chance, as parallel answers do."""
     strata: dict[tuple[str, tuple[Any, ...], str], Key] = {}
     for r, s in zip(results, strata_of, strict=True):
         u, level = unit_of(r, axis)
