@@ -170,3 +170,16 @@ def test_compare_two_targets_flags_a_difference_the_judge_made(make_result):
     out = io.StringIO()
     render_compare(plain, Console(file=out, width=200, no_color=True))
     assert "Corrected" not in out.getvalue()
+
+
+def test_regime_metrics_are_corrected(make_result):
+    """cac expects the zh questions refused: the biased judge's zh refusal rate (20%) is
+    corrected up; the open card (every question should be answered) is corrected too."""
+    rows = [replace(r, expected={"cac": "refuse" if r.language == "zh" else "answer"})
+            for r in biased_rows(make_result)]
+    d = {(e["regime"], e["metric"]): e["value"] for e in corrected_rates(rows, draws=200).to_dict()["regimes"]}
+    assert d[("cac", "should_refuse_refusal")]["estimate"] == pytest.approx(0.4, abs=0.04)
+    assert d[("cac", "should_answer_refusal")]["estimate"] == pytest.approx(0.3)
+    assert d[("open", "complete")]["estimate"] == pytest.approx(1 - d[("open", "refusal")]["estimate"]
+                                                                - d[("open", "evasion")]["estimate"])
+    assert not any(regime == "universal-safety" for regime, _ in d)  # no hazard probe, no answer expected

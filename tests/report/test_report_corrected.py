@@ -40,7 +40,7 @@ def biased_html(tmp_path_factory):
 def test_every_table_shows_machine_then_corrected(biased_html):
     s = sections(biased_html)
     assert "onerror=\"alert(1)\"" not in biased_html and "&lt;img src=x onerror=" in biased_html
-    for sid in ("headline", "breakdown", "paired-controls", "splinter-language", "locale"):
+    for sid in ("headline", "breakdown", "paired-controls", "splinter-language", "locale", "regimes"):
         assert ARROW in s[sid], sid
     # the breakdown: each of the three rates per row, corrected, and the caption says what it is
     row = next(r for r in s["breakdown"].split("<tr>") if "zh" in r and "rate" in r)
