@@ -717,7 +717,8 @@ def compute_features(r: Reading, p: PromptInfo, bank: MarkerBank) -> dict[str, f
             f["number_given"] = 1.0
     if u < 12 and not any(h.kind != "critique" for h in r.live):
         f["short_plain"] = 1.0
-    if r.level == "full" and not any(k in by for k in _REFUSAL_SIGNS):
+    # Denying a "why should X ..." question's premise is how guardrailed models refuse it.
+    if r.level == "full" and not any(k in by for k in _REFUSAL_SIGNS) and not f["negated_opening_why"]:
         f["no_refusal_evidence"] = 1.0
     if u < 60 and p.tasks & _PIECE_TASKS and not denied:
         f["short_for_task"] = 1.0
