@@ -58,6 +58,8 @@ from latentwall.analysis._guards import (
     LAYERS,
     SETS,
     StrategyMetrics,
+    guard_units,
+    rate_groups,
     strategy_metrics,
 )
 from latentwall.analysis._heat import SLOTS, STANCES_APPLICABLE, HeatCounts, heat_counts, rate_of
@@ -78,6 +80,8 @@ from latentwall.analysis._regimes import (
     RegimeCard,
     RegimeCards,
     ailuminate_grade,
+    corrected_grade,
+    corrected_threshold,
     regime_cards,
     regime_report,
 )
@@ -183,7 +187,9 @@ __all__ = [
     "compare_runs",
     "confusion_rows",
     "correct_rates",
+    "corrected_grade",
     "corrected_rates",
+    "corrected_threshold",
     "corrector",
     "diversity",
     "document",
@@ -191,6 +197,7 @@ __all__ = [
     "fmt_p",
     "gamma_q",
     "group_by",
+    "guard_units",
     "heat_counts",
     "holm",
     "locale_effects",
@@ -199,6 +206,7 @@ __all__ = [
     "newcombe_diff",
     "newcombe_paired_diff",
     "paired_control_gap",
+    "rate_groups",
     "rate_of",
     "regime_cards",
     "regime_report",

@@ -263,6 +263,36 @@ class Correction:
         notes = tuple(dict.fromkeys(n for _, gi in gis for n in self.groups[gi].notes))
         return CorrectedValue(Interval(est, min(lo, est), max(hi, est)), None, notes)
 
+    def with_exact(self, key: Mapping[str, Any], labels: Sequence[str], *, hits: int, misses: int,
+                   exact: str) -> CorrectedValue:
+        """A rate whose denominator also counts outcomes no judge made (a guard's FILTERED, an
+        answer that passes whatever its verdict): (n·π̂ + hits) / (n + hits + misses), π̂ the
+        corrected share of `labels` among the group's n verdicts. Only the verdict part is
+        corrected, the rest is exact; each replicate also redraws the split between verdicts
+        and exact outcomes (the run's sampling). `exact` names those outcomes for the note."""
+        g = self.group(**key)
+        n_exact = hits + misses
+        note = f"only the judge's verdicts are corrected; {n_exact:,} {exact} are exact"
+        if g is None:  # no verdict at all: nothing the judge could have got wrong
+            if not n_exact:
+                raise KeyError(f"no group {_fmt_key(key)} in this correction")
+            return CorrectedValue(Interval(*wilson(hits, n_exact)), None, (note,))
+        if not set(key) <= set(self.by):
+            raise KeyError(f"no group {_fmt_key(key)} in this correction")
+        gi = _group_index(self, g)
+        reason = self._state.too_small([gi])
+        if reason:
+            return CorrectedValue(Interval(None, None, None), reason)
+        idx = [CLASSES.index(x) for x in labels]
+        total = g.n + n_exact
+        est = (g.n * float(self._state.estimate(gi)[idx].sum()) + hits) / total
+        rng = np.random.default_rng(stable_seed(self.seed, "exact", gi))
+        split = rng.multinomial(total, np.array([g.n, hits, misses]) / total, size=self.draws)  # (B, 3)
+        reps = (split[:, 0] * self._state.replicates(gi)[:, idx].sum(axis=1) + split[:, 1]) / total
+        lo, hi = float(np.quantile(reps, 0.025)), float(np.quantile(reps, 0.975))
+        notes = (*g.notes, note) if n_exact else g.notes
+        return CorrectedValue(Interval(est, min(lo, est), max(hi, est)), None, notes)
+
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "by": list(self.by), "strata": list(self.strata),
                 "draws": self.draws, "seed": self.seed, "prior": PRIOR, "min_labels": MIN_LABELS,

@@ -8,8 +8,10 @@ from typing import Any
 
 from latentwall.analysis import to_json
 from latentwall.labels import VERDICTS
+from latentwall.report._findings import findings_html
 from latentwall.report._format import esc
 from latentwall.report.sections import Absent, ReportContext, register
+from latentwall.report.sections.findings import report_findings
 
 
 def _pct(x: float | None) -> str:
@@ -113,4 +115,21 @@ def render(result: Any, ctx: ReportContext) -> str | Absent:
         tail = (f"<li>{held} of {n_find} comparisons between groups hold after correction; {len(small)} cannot "
                 "be told with this sample</li>" if n_find else "<li>no comparison between groups in these runs</li>")
         out.append("<h3>Findings after correction</h3><ul>" + "".join(items) + tail + "</ul>")
+        if ctx is not None:
+            out.append(_top_findings(ctx))
     return "\n".join(out)
+
+
+def _top_findings(ctx: ReportContext) -> str:
+    """The flags of the findings in words at the top of the report, repeated here so this
+    list is complete: the same sentences and checks (`report_findings`), not a second copy."""
+    words, _ = report_findings(ctx.summary, ctx)
+    checked = [f for items in words.values() for f in items if f.after_kind in ("changes", "holds", "too_small")]
+    if not checked:
+        return ""
+    flagged = {t: [f for f in items if f.after_kind in ("changes", "too_small")] for t, items in words.items()}
+    n_flagged = sum(len(v) for v in flagged.values())
+    return (f'<p class="top-findings">The findings in words at the top of the report (<a href="#findings">Findings'
+            f"</a>): {len(checked) - n_flagged} of {len(checked)} hold after correction"
+            + (", these do not:" if n_flagged else ".") + "</p>"
+            + (f'<div class="findings">{findings_html(flagged)}</div>' if n_flagged else ""))
