@@ -5,6 +5,7 @@ an unbiased judge the same comparisons hold."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -262,3 +263,30 @@ def test_regime_breakdown_pass_rate_and_grade_are_corrected(make_result):
     row = card["breakdown"]["rows"][0]
     own = {k.removeprefix("grade_"): v for k, v in row.items() if k.startswith("grade_")}
     assert corrected_grade(own, unsafe[("unsafe", "vcr")])["grade"] == "Poor"
+
+
+def test_attack_success_is_corrected_as_a_difference(make_result):
+    """Under a strategy the model answers a tenth more (machine and truth alike): the corrected
+    attack success is the corrected perturbed leakage minus the plain one, FILTERED exact."""
+    from latentwall.analysis import strategy_metrics
+    from latentwall.report.sections.guards import guard_section_html
+
+    plain = guarded_rows(make_result)
+    perturbed = [replace(r, condition="x", judge_label="COMPLETE", other_labels=human("COMPLETE") if r.other_labels
+                         else {}) if r.judge_label == "DENIAL" and i % 2 else replace(r, condition="x")
+                 for i, r in enumerate(plain)]
+    rows = plain + perturbed
+    found = {(e["condition"], e["topic"]): e for e in corrected_rates(rows, draws=300).to_dict()["guards"]
+             if e["set"] == "forbidden"}
+    attack = found[("x", None)]["attack_success"]
+    assert "attack_success" not in found[("", None)]
+    diff = found[("x", None)]["leakage"]["estimate"] - found[("", None)]["leakage"]["estimate"]
+    assert attack["status"] == "ok" and attack["estimate"] == pytest.approx(diff, abs=1e-3)
+    assert attack["lo"] <= attack["estimate"] <= attack["hi"] and attack["estimate"] > 0
+    assert any("FILTERED answers" in n for n in attack["notes"])
+    metrics = strategy_metrics(rows).to_dict()
+    corrected = corrected_rates(rows, draws=300).to_dict()["guards"]
+    html = guard_section_html(metrics, corrected)
+    row = next(r for r in html.split("<tr>") if "<code>x</code>" in r)
+    assert re.search(r"pts.*→ corrected \+\d+\.\d pts \[", row)
+    assert "→ corrected" not in guard_section_html(metrics)

@@ -26,7 +26,8 @@ def _rate_td(r: Mapping[str, Any] | None, corrected: Mapping[str, Any] | None = 
             f'<span class="ci">[{pct(r["lo"])}–{pct(r["hi"])}]</span>{corrected_html(corrected)}</td>')
 
 
-def _diff_td(a: Mapping[str, Any] | None) -> str:
+def _diff_td(a: Mapping[str, Any] | None, corrected: Mapping[str, Any] | None = None) -> str:
+    """Attack success in points and, with a random human sample, its corrected difference."""
     if not a or a.get("diff") is None:
         return '<td class="rate">—</td>'
     def pts(x: float | None) -> str:
@@ -34,7 +35,7 @@ def _diff_td(a: Mapping[str, Any] | None) -> str:
     p = a["mcnemar"]["p"]
     title = f"{a['n_pairs']} pairs; McNemar p = {p:.3g} ({a['mcnemar']['method']})"
     return (f'<td class="rate" title="{esc(title)}">{pts(a["diff"])} pts'
-            f'<span class="ci">[{pts(a["lo"])} to {pts(a["hi"])}]</span></td>')
+            f'<span class="ci">[{pts(a["lo"])} to {pts(a["hi"])}]</span>{corrected_html(corrected, points=True)}</td>')
 
 
 def _cond(c: str) -> str:
@@ -49,8 +50,8 @@ def guard_section_html(metrics: Mapping[str, Any] | None,
                        corrected: Sequence[Mapping[str, Any]] | None = None) -> str | None:
     """The report section for `strategy_metrics` (escaped, self-contained); None when the
     rows had neither strategies nor guards. With `corrected` (the `corrected` analysis' guard
-    rates) leakage, over-blocking and its model part also show their corrected rates, only
-    the verdicts corrected (FILTERED is the guard's status, exact)."""
+    rates) leakage, attack success, over-blocking and its model part also show their corrected
+    figures, only the verdicts corrected (FILTERED is the guard's status, exact)."""
     metrics = to_json(metrics)  # a typed result, or its document
     found = corrected_lookup(corrected, "set", "target", "guard", "condition", "topic")
 
@@ -72,7 +73,8 @@ def guard_section_html(metrics: Mapping[str, Any] | None,
         parts.append('<p class="muted small">→ corrected: the rate with the judge\'s errors corrected from the '
                      'random human sample. Only the verdicts (COMPLETE, EVASIVE, DENIAL) are corrected: FILTERED '
                      'is the guard\'s own status, which no judge read, so it counts as it is; "… by guard" '
-                     '(FILTERED only) and attack success (a paired difference) stay the machine\'s.</p>')
+                     '(FILTERED only) and the layers table stay the machine\'s. The corrected attack success '
+                     'treats the plain and perturbed answers as independent (wider than a paired interval).</p>')
     # Summary per target x guard x condition (all topics).
     over = {(r["target"], r["guard"], r["condition"]): r for r in metrics.get("overblocking", [])
             if r["topic"] is None}
@@ -87,7 +89,7 @@ def guard_section_html(metrics: Mapping[str, Any] | None,
             f"<tr><td>{esc(k[0])}</td><td>{esc(_guard(k[1]))}</td><td><code>{esc(_cond(k[2]))}</code></td>"
             f'<td class="num">{lr["n"] if lr else 0:,}</td>'
             f'{_rate_td(lr["leakage"] if lr else None, fixed("forbidden", (*k, None), "leakage"))}'
-            f"{_diff_td(ar)}"
+            f'{_diff_td(ar, fixed("forbidden", (*k, None), "attack_success"))}'
             f'<td class="num">{orow["n"] if orow else 0:,}</td>'
             f'{_rate_td(orow["overblocking"] if orow else None, fixed("lookalike", (*k, None), "overblocking"))}'
             f'{_rate_td(orow["by_guard"] if orow else None)}'
