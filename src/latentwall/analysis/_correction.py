@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -215,7 +216,15 @@ class Correction:
     method: str = METHOD
     _state: Any = field(default=None, repr=False, compare=False)
 
+    @cached_property
+    def _index(self) -> dict[tuple[Any, ...], int]:
+        """Group position by its full key, in `by` order: a table asks for hundreds of groups."""
+        return {tuple(g.key.get(f) for f in self.by): i for i, g in enumerate(self.groups)}
+
     def group(self, **key: Any) -> GroupCorrection | None:
+        if len(key) == len(self.by) and set(key) == set(self.by):
+            i = self._index.get(tuple(key[f] for f in self.by))
+            return None if i is None else self.groups[i]
         for g in self.groups:
             if all(g.key.get(k) == v for k, v in key.items()):
                 return g
@@ -327,7 +336,8 @@ def _fmt_key(key: Mapping[str, Any]) -> str:
 
 
 def _group_index(c: Correction, g: GroupCorrection) -> int:
-    return next(i for i, x in enumerate(c.groups) if x is g)
+    i = c._index.get(tuple(g.key.get(f) for f in c.by))
+    return i if i is not None and c.groups[i] is g else next(i for i, x in enumerate(c.groups) if x is g)
 
 
 def check_finding(name: str, before: Interval, after: Interval, *,
