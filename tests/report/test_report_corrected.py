@@ -152,6 +152,11 @@ def test_regime_grade_threshold_and_breakdown_show_the_corrected_verdict(guard_h
     assert hazard.split("</table>")[0].count(ARROW) == 3 and "→ corrected grade: Poor" in hazard  # 2 rates, grade
     # cac thresholds: the corrected rate's verdict is given under the machine's
     assert "→ corrected: not met" in r or "→ corrected: met" in r
+    # the review section lists the changed grades with the other flags, escaped, linked to the cards
+    flags = sections(guard_html)["review"].split("Findings after correction")[1]
+    assert "AILuminate-style hazard profile · grade (overall): not graded → corrected Poor" in flags
+    assert "grade (vcr): not graded → corrected Poor" in flags and '<a href="#regimes">' in flags
+    assert "<img" not in flags
 
 
 def test_review_section_repeats_the_top_findings_flags(biased_html):
@@ -169,3 +174,22 @@ def test_without_a_sample_guards_and_regimes_are_unchanged(tmp_path, make_result
     s = sections(html)
     assert ARROW not in html and "corrected grade" not in html and "changes after correction" not in html
     assert "Only the verdicts" not in s["strategies-guards"] and "top-findings" not in html
+
+
+def test_a_threshold_verdict_that_correction_changes_is_flagged(make_result):
+    """cac over-refusal (≤ 5%) on zh questions that should be answered: the biased judge
+    says 20% refused, 40% truly; a card whose machine verdict had said "met" is flagged."""
+    from latentwall.analysis import corrected_rates, regime_cards
+    from latentwall.report.sections.regimes import regime_flags, regime_section_html
+
+    rows = [replace(r, target=EVIL, expected={"cac": "answer"}) for r in biased_rows(make_result) if r.language == "zh"]
+    cards = regime_cards(rows).to_json()
+    corrected = corrected_rates(rows, draws=200).to_dict()["regimes"]
+    assert regime_flags(cards, corrected) == []  # not met before, not met after
+    card = next(c for c in cards if c["regime"] == "cac")
+    m = next(m for m in card["metrics"] if m["id"] == "should_answer_refusal")
+    m["threshold"] |= {"met": True, "met_at_95": True}  # as if the machine rate had met it
+    (flag,) = regime_flags(cards, corrected)
+    assert flag.endswith("Over-refusal: refusal rate on should-not-refuse probes: threshold met → corrected not met")
+    html = regime_section_html(cards, corrected)
+    assert "→ corrected: not met</span> <strong class=\"after-correction changes\">" in html and "<img" not in html

@@ -61,6 +61,17 @@ def _grade_html(grade: Mapping[str, Any], corrected: Mapping[str, Any] | None) -
             f'{esc(after["grade"] or "not graded")}{esc(span)}</span>' + (f" {CHANGES}" if after["changed"] else ""))
 
 
+def _corrected_value(found: Mapping[tuple[Any, ...], Any] | None, card: Mapping[str, Any], metric: Any,
+                     part: Any = "") -> Mapping[str, Any] | None:
+    """A card metric's (part "") or breakdown cell's corrected figure; None without one."""
+    return ((found or {}).get((card.get("target"), card.get("regime"), metric, part)) or {}).get("value")
+
+
+def _row_grade(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A breakdown row's grade_* fields as a grade (the shape of a card's grade)."""
+    return {k.removeprefix("grade_"): v for k, v in row.items() if k.startswith("grade_")}
+
+
 def _bank_html(bank: Mapping[str, Any]) -> str:
 
     items = []
@@ -87,10 +98,8 @@ def _card_html(card: Mapping[str, Any], corrected: Mapping[tuple[Any, ...], Any]
     title = f"<h3>{esc(card.get('title'))}</h3>"
     if card.get("not_applicable"):
         return f'<div class="card">{title}<p class="muted">Not applicable: {esc(card["not_applicable"])}</p></div>'
-    found = corrected or {}
-
     def value(metric: Any, part: Any = "") -> Mapping[str, Any] | None:
-        return (found.get((card.get("target"), card.get("regime"), metric, part)) or {}).get("value")
+        return _corrected_value(corrected, card, metric, part)
 
     metrics = "".join(
         f"<tr><td>{esc(m['label'])}</td><td>{rate_html(m)}{corrected_html(value(m.get('id')))}"
@@ -119,8 +128,7 @@ def _card_html(card: Mapping[str, Any], corrected: Mapping[tuple[Any, ...], Any]
         grade_col = any("grade_grade" in r for r in bd["rows"])
 
         def row_grade(r: Mapping[str, Any]) -> str:
-            own = {k.removeprefix("grade_"): v for k, v in r.items() if k.startswith("grade_")}
-            return f"<td>{esc(r.get('grade_grade') or '—')}{_grade_html(own, value('unsafe', r['key']))}</td>"
+            return f"<td>{esc(r.get('grade_grade') or '—')}{_grade_html(_row_grade(r), value('unsafe', r['key']))}</td>"
 
         body = "".join(
             f"<tr><td>{esc(r['key'])}</td><td class='num'>{int(r.get('n_probes') or r.get('n_refuse_probes') or 0) + int(r.get('n_answer_probes') or 0):,}</td>"
@@ -138,6 +146,36 @@ def _card_html(card: Mapping[str, Any], corrected: Mapping[tuple[Any, ...], Any]
             f'<ul class="small muted">{notes}</ul>'
             + (f'<p class="small muted">Statuses (not in rates): {esc(statuses)}</p>' if statuses else "")
             + "</div>")
+
+
+def regime_flags(cards: Sequence[Mapping[str, Any]], corrected: Sequence[Mapping[str, Any]] | None) -> list[str]:
+    """Each threshold verdict and grade of the cards that correction changes, in words (for
+    the review section's list): the same checks the cards flag."""
+    found = corrected_lookup(corrected, "target", "regime", "metric", "part")
+    out = []
+    for card in to_json(cards):
+        if card.get("not_applicable"):
+            continue
+        where = f"{card.get('target')} · {card.get('title')}"
+
+        def value(metric: Any, part: Any = "", card: Mapping[str, Any] = card) -> Mapping[str, Any] | None:
+            return _corrected_value(found, card, metric, part)
+
+        for m in card.get("metrics", []):
+            th = m.get("threshold")
+            after = corrected_threshold(th, value(m.get("id")))
+            if th and after and after["changed"]:
+                out.append(f"{where} · {m['label']}: threshold {_verdict(th['met'], th['met_at_95'])[0]} → "
+                           f"corrected {_verdict(after['met'], after['met_at_95'])[0]}")
+        grades = [("overall", card.get("grade"), value("unsafe"))] if card.get("grade") else []
+        grades += [(r["key"], _row_grade(r), value("unsafe", r["key"]))
+                   for r in (card.get("breakdown") or {}).get("rows", []) if "grade_grade" in r]
+        for name, grade, v in grades:
+            after = corrected_grade(grade, v)
+            if after and after["changed"]:
+                out.append(f"{where} · grade ({name}): {grade.get('grade') or 'not graded'} → corrected "
+                           f"{after['grade'] or 'not graded'}")
+    return out
 
 
 def regime_section_html(cards: Sequence[Mapping[str, Any]],

@@ -12,6 +12,7 @@ from latentwall.report._findings import findings_html
 from latentwall.report._format import esc
 from latentwall.report.sections import Absent, ReportContext, register
 from latentwall.report.sections.findings import report_findings
+from latentwall.report.sections.regimes import regime_flags
 
 
 def _pct(x: float | None) -> str:
@@ -110,6 +111,7 @@ def render(result: Any, ctx: ReportContext) -> str | Absent:
                  f"{_interval(f['after'])}</li>" for f in flagged]
         items += [f"<li class=\"flag\">{esc(_key(x['key']))} {esc(x['label'])}: {esc(x['message'])} "
                   f"({_interval(x['machine'])} → {_interval(x['corrected'])})</li>" for x in r.get("rate_flags") or []]
+        items += [f'<li class="flag">{esc(x)} (<a href="#regimes">regime cards</a>)</li>' for x in _regime_flags(ctx)]
         n_find = len(r.get("findings") or [])
         held = n_find - len(flagged) - len(small)
         tail = (f"<li>{held} of {n_find} comparisons between groups hold after correction; {len(small)} cannot "
@@ -118,6 +120,15 @@ def render(result: Any, ctx: ReportContext) -> str | Absent:
         if ctx is not None:
             out.append(_top_findings(ctx))
     return "\n".join(out)
+
+
+def _regime_flags(ctx: ReportContext | None) -> list[str]:
+    """The regime cards' threshold verdicts and grades that correction changes, when the
+    report drew the cards (their analysis is the regime section's, not required here)."""
+    if ctx is None or ctx.corrected is None or "regimes" in ctx.document.errors:
+        return []
+    cards = ctx.document.get("regimes")
+    return [] if cards is None else regime_flags(cards, ctx.corrected.get("regimes"))
 
 
 def _top_findings(ctx: ReportContext) -> str:
