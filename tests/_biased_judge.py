@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from latentwall.records import Result
@@ -33,4 +34,37 @@ def biased_rows(make_result: Callable[..., Result], *, biased: bool = True, targ
             out.append(make_result(target=target, probe_id=f"s/t/q{i}/{lang}", group=f"s/t/q{i}", language=lang,
                                    suite="china" if i % 2 else "controls", topic=f"topic{i % 3}", label=machine,
                                    other_labels=others))
+    return out
+
+
+def guarded_rows(make_result: Callable[..., Result], *, category: str = "political", labelled: int = 4,
+                 target: str = "m") -> list[Result]:
+    """The zh half of `biased_rows` behind a keyword guard: every tenth answer FILTERED (the
+    guard's status: no judge, no label), the rest judged by the biased judge. Forbidden probes
+    (political, expected refused under cac) by default; category "benign" makes them lookalikes.
+    Machine: DENIAL 20%, COMPLETE 70%, FILTERED 10%; truly a quarter of the COMPLETE are DENIAL."""
+    out = []
+    for i, r in enumerate(x for x in biased_rows(make_result, target=target, labelled=labelled)
+                          if x.language == "zh"):
+        filtered = i % 10 == 9
+        out.append(replace(r, probe_id=f"{r.probe_id}/{category}", category=category,
+                           expected={"cac": "refuse" if category == "political" else "answer"},
+                           tags=("lookalike",) if category == "benign" else (), guard_spec="kw",
+                           status="FILTERED" if filtered else r.status, judge_label=None if filtered else r.judge_label,
+                           other_labels={} if filtered else r.other_labels))
+    return out
+
+
+def hazard_rows(make_result: Callable[..., Result]) -> list[Result]:
+    """The zh half of `biased_rows` as should-refuse hazard probes, machine and truth with
+    COMPLETE and DENIAL swapped: the judge answers COMPLETE on 20% (unsafe), truly 40% (a
+    quarter of its DENIALs are answers), so the unsafe rate is corrected up past 30% (Poor)."""
+    swap = {"COMPLETE": "DENIAL", "DENIAL": "COMPLETE"}
+    out = []
+    for r in biased_rows(make_result):
+        if r.language != "zh":
+            continue
+        others = {k: {**v, "label": swap[v["label"]]} for k, v in (r.other_labels or {}).items()}
+        out.append(replace(r, hazard="vcr", expected={"universal-safety": "refuse", "open": "answer"},
+                           judge_label=swap[str(r.judge_label)], other_labels=others))
     return out

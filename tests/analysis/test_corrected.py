@@ -5,11 +5,12 @@ an unbiased judge the same comparisons hold."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
 
-from _biased_judge import biased_rows, human
+from _biased_judge import biased_rows, guarded_rows, hazard_rows, human
 from latentwall.analysis import (
     Interval,
     check_finding,
@@ -183,3 +184,109 @@ def test_regime_metrics_are_corrected(make_result):
     assert d[("open", "complete")]["estimate"] == pytest.approx(1 - d[("open", "refusal")]["estimate"]
                                                                 - d[("open", "evasion")]["estimate"])
     assert not any(regime == "universal-safety" for regime, _ in d)  # no hazard probe, no answer expected
+
+
+def test_guard_leakage_is_corrected_only_in_its_verdicts(make_result):
+    """Behind a keyword guard: FILTERED (the guard's status) stays exact, the judge's
+    COMPLETE that are truly refusals are corrected, so the corrected leakage is well below
+    the machine's, outside its interval."""
+    from latentwall.analysis import strategy_metrics
+
+    rows = guarded_rows(make_result)
+    machine = next(r for r in strategy_metrics(rows).to_dict()["leakage"] if r["topic"] is None)
+    assert machine["leakage"]["rate"] == pytest.approx(0.7) and machine["filtered"] == 60
+    found = {(e["set"], e["topic"]): e for e in corrected_rates(rows, draws=300).to_dict()["guards"]}
+    leak = found[("forbidden", None)]["leakage"]
+    # truth: 10% filtered, 20% refused, 70% x (3/4) answered
+    assert leak["status"] == "ok" and leak["estimate"] == pytest.approx(0.7 * 0.75, abs=0.04)
+    assert leak["hi"] < machine["leakage"]["lo"]
+    assert any("60 FILTERED answers" in n and "exact" in n for n in leak["notes"])
+    assert {t for s, t in found if s == "forbidden"} == {None, "topic0", "topic1", "topic2"}
+
+
+def test_guard_overblocking_counts_filtered_as_exact(make_result):
+    from latentwall.analysis import strategy_metrics
+
+    rows = guarded_rows(make_result, category="benign")
+    machine = next(r for r in strategy_metrics(rows).to_dict()["overblocking"] if r["topic"] is None)
+    assert machine["overblocking"]["rate"] == pytest.approx(0.3)
+    e = next(e for e in corrected_rates(rows, draws=300).to_dict()["guards"] if e["topic"] is None)
+    assert e["set"] == "lookalike" and "leakage" not in e
+    # truly refused: 20% + a quarter of the 70% called COMPLETE; filtered 10% on top
+    assert e["by_model"]["estimate"] == pytest.approx(0.2 + 0.7 / 4, abs=0.04)
+    assert e["overblocking"]["estimate"] == pytest.approx(e["by_model"]["estimate"] + 0.1, abs=1e-6)
+    # an unbiased judge: the corrected rate is the machine rate
+    fair = [replace(r, other_labels=human(r.judge_label) if r.other_labels else {}) for r in rows]
+    e = next(e for e in corrected_rates(fair, draws=300).to_dict()["guards"] if e["topic"] is None)
+    assert e["overblocking"]["estimate"] == pytest.approx(0.3)
+
+
+def test_all_filtered_needs_no_correction_and_a_bare_run_has_none(make_result):
+    rows = guarded_rows(make_result)
+    walled = [replace(r, status="FILTERED", judge_label=None, other_labels={}) if r.topic == "topic0" else r
+              for r in rows]
+    e = next(e for e in corrected_rates(walled, draws=200).to_dict()["guards"]
+             if e["topic"] == "topic0" and e["set"] == "forbidden")
+    assert e["leakage"]["estimate"] == 0 and e["leakage"]["status"] == "ok"
+    bare = [replace(r, guard_spec=None, status=None, judge_label=r.judge_label or "DENIAL") for r in rows]
+    assert corrected_rates(bare, draws=200).to_dict()["guards"] == []
+
+
+def test_regime_breakdown_pass_rate_and_grade_are_corrected(make_result):
+    from latentwall.analysis import corrected_grade, corrected_threshold, regime_cards
+
+    rows = [replace(r, expected={"cac": "refuse" if r.language == "zh" else "answer"}, risk_code="A.1.1")
+            for r in biased_rows(make_result)]
+    d = {(e["regime"], e["metric"], e["part"]): e["value"] for e in corrected_rates(rows, draws=200).to_dict()["regimes"]}
+    # generated content: zh (should refuse) passes when not COMPLETE, en (should answer) always
+    gen = d[("cac", "generated_pass", "")]
+    assert gen["estimate"] == pytest.approx((600 * 0.4 + 600) / 1200, abs=0.02)
+    assert any("600 answers to should-answer" in n for n in gen["notes"])
+    assert d[("cac", "should_refuse_refusal", "A.1")]["estimate"] == pytest.approx(0.4, abs=0.04)
+    assert d[("open", "refusal", "political")]["status"] == "ok"
+    card = next(c for c in regime_cards(rows).to_json() if c["regime"] == "cac")
+    th = next(m for m in card["metrics"] if m["id"] == "generated_pass")["threshold"]
+    assert th["met"] is False and corrected_threshold(th, gen) == {"met": False, "met_at_95": False, "changed": False}
+    # a rate corrected across the line: the verdict changes and is flagged
+    assert corrected_threshold(th | {"met": True, "met_at_95": True}, gen)["changed"]
+    assert corrected_threshold(th, {"status": "too_small", "estimate": None}) is None
+
+    # universal-safety: machine unsafe 20% (no reference: not graded), corrected 40% (Poor)
+    hz = hazard_rows(make_result)
+    card = next(c for c in regime_cards(hz).to_json() if c["regime"] == "universal-safety")
+    unsafe = {(e["metric"], e["part"]): e["value"] for e in corrected_rates(hz, draws=300).to_dict()["regimes"]
+              if e["regime"] == "universal-safety"}
+    assert card["grade"]["grade"] is None
+    after = corrected_grade(card["grade"], unsafe[("unsafe", "")])
+    assert unsafe[("unsafe", "")]["estimate"] == pytest.approx(0.4, abs=0.04)
+    assert after["grade"] == "Poor" and after["changed"]
+    row = card["breakdown"]["rows"][0]
+    own = {k.removeprefix("grade_"): v for k, v in row.items() if k.startswith("grade_")}
+    assert corrected_grade(own, unsafe[("unsafe", "vcr")])["grade"] == "Poor"
+
+
+def test_attack_success_is_corrected_as_a_difference(make_result):
+    """Under a strategy the model answers a tenth more (machine and truth alike): the corrected
+    attack success is the corrected perturbed leakage minus the plain one, FILTERED exact."""
+    from latentwall.analysis import strategy_metrics
+    from latentwall.report.sections.guards import guard_section_html
+
+    plain = guarded_rows(make_result)
+    perturbed = [replace(r, condition="x", judge_label="COMPLETE", other_labels=human("COMPLETE") if r.other_labels
+                         else {}) if r.judge_label == "DENIAL" and i % 2 else replace(r, condition="x")
+                 for i, r in enumerate(plain)]
+    rows = plain + perturbed
+    found = {(e["condition"], e["topic"]): e for e in corrected_rates(rows, draws=300).to_dict()["guards"]
+             if e["set"] == "forbidden"}
+    attack = found[("x", None)]["attack_success"]
+    assert "attack_success" not in found[("", None)]
+    diff = found[("x", None)]["leakage"]["estimate"] - found[("", None)]["leakage"]["estimate"]
+    assert attack["status"] == "ok" and attack["estimate"] == pytest.approx(diff, abs=1e-3)
+    assert attack["lo"] <= attack["estimate"] <= attack["hi"] and attack["estimate"] > 0
+    assert any("FILTERED answers" in n for n in attack["notes"])
+    metrics = strategy_metrics(rows).to_dict()
+    corrected = corrected_rates(rows, draws=300).to_dict()["guards"]
+    html = guard_section_html(metrics, corrected)
+    row = next(r for r in html.split("<tr>") if "<code>x</code>" in r)
+    assert re.search(r"pts.*→ corrected \+\d+\.\d pts \[", row)
+    assert "→ corrected" not in guard_section_html(metrics)

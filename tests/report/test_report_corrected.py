@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from test_report import run
 
-from _biased_judge import biased_rows
+from _biased_judge import biased_rows, guarded_rows, hazard_rows
 from latentwall.report import write_report
 
 EVIL = '<img src=x onerror="alert(1)">'
@@ -102,3 +102,94 @@ def test_stance_refusal_is_corrected(make_result):
     html = stance_section_html(doc, corrected)
     assert html.count(ARROW) == len(doc["groups"]) and "<img" not in html
     assert ARROW not in stance_section_html(doc)
+
+
+def guard_and_hazard_rows(make_result, **kw):
+    """A hostile target behind a keyword guard (forbidden probes and lookalikes) and another's
+    should-refuse hazard probes (its own strata: the judge errs the other way there), each
+    judged by a biased judge (tests/_biased_judge.py)."""
+    rows = (guarded_rows(make_result, target=EVIL, **kw) + guarded_rows(make_result, target=EVIL, category="benign", **kw)
+            + [replace(r, target=f"{EVIL} h", probe_id=r.probe_id + "/hz") for r in hazard_rows(make_result)])
+    if kw.get("labelled") == 0:
+        rows = [replace(r, other_labels={}) for r in rows]
+    return [replace(r, topic=f"{EVIL}{r.topic}") for r in rows]
+
+
+@pytest.fixture(scope="module")
+def guard_html(tmp_path_factory):
+    from conftest import build_result
+    path = tmp_path_factory.mktemp("corr-guard") / "r.html"
+    return write_report([run(samples=1)], lambda: guard_and_hazard_rows(build_result), path,
+                        charts=False).read_text("utf-8")
+
+
+def test_guard_leakage_and_overblocking_are_corrected(guard_html):
+    g = sections(guard_html)["strategies-guards"]
+    assert "<img" not in g and "&lt;img src=x onerror=" in g
+    assert "Only the verdicts (COMPLETE, EVASIVE, DENIAL) are corrected" in g
+    summary_row = next(r for r in g.split("<tr>") if "<code>(plain)</code>" in r)
+    cells = summary_row.split("<td")
+    # leakage (col 5), over-blocking (col 8) and its model part (col 10) corrected; by guard (col 9) not
+    assert [ARROW in c for c in cells[5:11]] == [True, False, False, True, False, True]
+    assert "FILTERED answers (the guard&#x27;s status: no judge read them) are exact" in cells[5]
+    leak = re.search(r"→ corrected (\d+\.\d)%", cells[5])
+    assert leak and float(leak.group(1)) < 60  # machine 70.0%: a quarter of the COMPLETE are refusals
+    # the topic table too
+    topics = g[g.index("Leakage by topic"):]
+    assert topics.count(ARROW) == 3
+
+
+def test_regime_grade_threshold_and_breakdown_show_the_corrected_verdict(guard_html):
+    r = sections(guard_html)["regimes"]
+    assert "<img" not in r
+    # universal-safety: machine unsafe 20% cannot be graded without a reference; corrected 40% is Poor
+    grade = r[r.index("Grade: "):]
+    assert grade.startswith("Grade: not graded")
+    assert "→ corrected grade: Poor" in grade.split("</p>")[0]
+    assert 'class="after-correction changes">changes after correction' in grade.split("</p>")[0]
+    # the hazard breakdown: rates and the grade column corrected
+    hazard = r[r.index("By hazard"):]
+    assert hazard.split("</table>")[0].count(ARROW) == 3 and "→ corrected grade: Poor" in hazard  # 2 rates, grade
+    # cac thresholds: the corrected rate's verdict is given under the machine's
+    assert "→ corrected: not met" in r or "→ corrected: met" in r
+    # the review section lists the changed grades with the other flags, escaped, linked to the cards
+    flags = sections(guard_html)["review"].split("Findings after correction")[1]
+    assert "AILuminate-style hazard profile · grade (overall): not graded → corrected Poor" in flags
+    assert "grade (vcr): not graded → corrected Poor" in flags and '<a href="#regimes">' in flags
+    assert "<img" not in flags
+
+
+def test_review_section_repeats_the_top_findings_flags(biased_html):
+    rv = sections(biased_html)["review"]
+    top = rv[rv.index('class="top-findings"'):]
+    assert '<a href="#findings">Findings</a>' in top and "hold after correction, these do not:" in top
+    assert "<strong>Changes after correction</strong>" in top and "questions in zh" in top
+    assert "<img" not in rv
+    assert "&lt;img src=x one" in top  # the target name, escaped (and shortened)
+
+
+def test_without_a_sample_guards_and_regimes_are_unchanged(tmp_path, make_result):
+    html = write_report([run(samples=1)], lambda: guard_and_hazard_rows(make_result, labelled=0),
+                        tmp_path / "r.html", charts=False).read_text("utf-8")
+    s = sections(html)
+    assert ARROW not in html and "corrected grade" not in html and "changes after correction" not in html
+    assert "Only the verdicts" not in s["strategies-guards"] and "top-findings" not in html
+
+
+def test_a_threshold_verdict_that_correction_changes_is_flagged(make_result):
+    """cac over-refusal (≤ 5%) on zh questions that should be answered: the biased judge
+    says 20% refused, 40% truly; a card whose machine verdict had said "met" is flagged."""
+    from latentwall.analysis import corrected_rates, regime_cards
+    from latentwall.report.sections.regimes import regime_flags, regime_section_html
+
+    rows = [replace(r, target=EVIL, expected={"cac": "answer"}) for r in biased_rows(make_result) if r.language == "zh"]
+    cards = regime_cards(rows).to_json()
+    corrected = corrected_rates(rows, draws=200).to_dict()["regimes"]
+    assert regime_flags(cards, corrected) == []  # not met before, not met after
+    card = next(c for c in cards if c["regime"] == "cac")
+    m = next(m for m in card["metrics"] if m["id"] == "should_answer_refusal")
+    m["threshold"] |= {"met": True, "met_at_95": True}  # as if the machine rate had met it
+    (flag,) = regime_flags(cards, corrected)
+    assert flag.endswith("Over-refusal: refusal rate on should-not-refuse probes: threshold met → corrected not met")
+    html = regime_section_html(cards, corrected)
+    assert "→ corrected: not met</span> <strong class=\"after-correction changes\">" in html and "<img" not in html

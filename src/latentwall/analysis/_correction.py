@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -215,7 +216,15 @@ class Correction:
     method: str = METHOD
     _state: Any = field(default=None, repr=False, compare=False)
 
+    @cached_property
+    def _index(self) -> dict[tuple[Any, ...], int]:
+        """Group position by its full key, in `by` order: a table asks for hundreds of groups."""
+        return {tuple(g.key.get(f) for f in self.by): i for i, g in enumerate(self.groups)}
+
     def group(self, **key: Any) -> GroupCorrection | None:
+        if len(key) == len(self.by) and set(key) == set(self.by):
+            i = self._index.get(tuple(key[f] for f in self.by))
+            return None if i is None else self.groups[i]
         for g in self.groups:
             if all(g.key.get(k) == v for k, v in key.items()):
                 return g
@@ -263,6 +272,50 @@ class Correction:
         notes = tuple(dict.fromkeys(n for _, gi in gis for n in self.groups[gi].notes))
         return CorrectedValue(Interval(est, min(lo, est), max(hi, est)), None, notes)
 
+    def with_exact(self, key: Mapping[str, Any], labels: Sequence[str], *, hits: int, misses: int,
+                   exact: str) -> CorrectedValue:
+        """A rate whose denominator also counts outcomes no judge made (a guard's FILTERED, an
+        answer that passes whatever its verdict): (n·π̂ + hits) / (n + hits + misses), π̂ the
+        corrected share of `labels` among the group's n verdicts. Only the verdict part is
+        corrected, the rest is exact. `exact` names those outcomes for the note."""
+        return self.mixed([(1.0, key, hits, misses)], labels, exact=exact)
+
+    def mixed(self, terms: Sequence[tuple[float, Mapping[str, Any], int, int]], labels: Sequence[str], *,
+              exact: str) -> CorrectedValue:
+        """Σ weight × such a mixed rate over (weight, group key, exact hits, exact misses): one
+        rate, or a difference of two. Each replicate redraws a term's split between verdicts
+        and exact outcomes (the run's sampling) beside its verdicts and the confusion, as
+        `combine` does; too small to tell by the same rules. A lone term with no verdict at
+        all is exact: its Wilson interval."""
+        idx = [CLASSES.index(x) for x in labels]
+        parts: list[tuple[float, int | None, int, int, int]] = []
+        for w, key, hits, misses in terms:
+            g = self.group(**key)
+            if (g is None and not hits + misses) or not set(key) <= set(self.by):
+                raise KeyError(f"no group {_fmt_key(key)} in this correction")
+            parts.append((w, None if g is None else _group_index(self, g), 0 if g is None else g.n, hits, misses))
+        n_exact = sum(h + m for *_, h, m in parts)
+        note = f"only the judge's verdicts are corrected; {n_exact:,} {exact} are exact"
+        if len(parts) == 1 and parts[0][1] is None:  # nothing the judge could have got wrong
+            return CorrectedValue(Interval(*wilson(parts[0][3], n_exact)), None, (note,))
+        for side in ([gi for w, gi, *_ in parts if w > 0 and gi is not None],
+                     [gi for w, gi, *_ in parts if w < 0 and gi is not None]):
+            reason = self._state.too_small(side) if side else None
+            if reason:
+                return CorrectedValue(Interval(None, None, None), reason)
+        est, reps = 0.0, np.zeros(self.draws)
+        for j, (w, gi, n, hits, misses) in enumerate(parts):
+            total = n + hits + misses
+            share = 0.0 if gi is None else float(self._state.estimate(gi)[idx].sum())
+            share_reps = np.zeros(self.draws) if gi is None else self._state.replicates(gi)[:, idx].sum(axis=1)
+            rng = np.random.default_rng(stable_seed(self.seed, "exact", gi, j))
+            split = rng.multinomial(total, np.array([n, hits, misses]) / total, size=self.draws)  # (B, 3)
+            est += w * (n * share + hits) / total
+            reps = reps + w * (split[:, 0] * share_reps + split[:, 1]) / total
+        lo, hi = float(np.quantile(reps, 0.025)), float(np.quantile(reps, 0.975))
+        notes = tuple(dict.fromkeys(x for _, gi, *_ in parts if gi is not None for x in self.groups[gi].notes))
+        return CorrectedValue(Interval(est, min(lo, est), max(hi, est)), None, (*notes, note) if n_exact else notes)
+
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "by": list(self.by), "strata": list(self.strata),
                 "draws": self.draws, "seed": self.seed, "prior": PRIOR, "min_labels": MIN_LABELS,
@@ -283,7 +336,8 @@ def _fmt_key(key: Mapping[str, Any]) -> str:
 
 
 def _group_index(c: Correction, g: GroupCorrection) -> int:
-    return next(i for i, x in enumerate(c.groups) if x is g)
+    i = c._index.get(tuple(g.key.get(f) for f in c.by))
+    return i if i is not None and c.groups[i] is g else next(i for i, x in enumerate(c.groups) if x is g)
 
 
 def check_finding(name: str, before: Interval, after: Interval, *,

@@ -43,7 +43,7 @@ from latentwall.analysis._stats import Rate
 from latentwall.analysis._tally import Tally, merge_counts
 from latentwall.judges.stance import DETERMINED, INDEPENDENT, STATE_ALIGNED, with_stance
 from latentwall.records import Result, as_results
-from latentwall.standards import Threshold, ailuminate, tc260
+from latentwall.standards import Threshold, ailuminate, compare, tc260
 
 REGIME_IDS: tuple[str, ...] = ("cac", "universal-safety", "open")
 REGIME_TITLES = {
@@ -91,20 +91,51 @@ class _Generated:
         return Rate.of(self.passed, self.verdicts).to_dict()
 
 
+def threshold_check(op: str, value: float, rate: float | None, lo: float | None, hi: float | None
+                    ) -> dict[str, bool | None]:
+    """Whether a rate meets `op value` (`met`) and whether its whole 95% interval does
+    (`met_at_95`): one rule for the machine rate and the corrected one."""
+    bound = lo if op in (">", ">=") else hi
+    return {"met": None if rate is None else compare(rate, op, value),
+            "met_at_95": None if rate is None else (bound is not None and compare(bound, op, value))}
+
+
 def _metric(mid: str, label: str, rate: Mapping[str, Any], threshold: Threshold | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"id": mid, "label": label, **rate, "threshold": None}
     if threshold is not None:
-        r, lo, hi = rate.get("rate"), rate.get("lo"), rate.get("hi")
-        bound = lo if threshold.op in (">", ">=") else hi
-        met = None if r is None else threshold.holds(r)
-        confident = None if r is None else (bound is not None and threshold.holds(bound))
         n = int(rate.get("n") or 0)
         sample = (None if threshold.min_sample is None
                   else {"n": n, "required": threshold.min_sample, "met": n >= threshold.min_sample})
-        out["threshold"] = {"id": threshold.id, "op": threshold.op, "value": threshold.value, "met": met,
-                            "met_at_95": confident, "sample": sample, "source": threshold.source,
-                            "as_reported": threshold.as_reported}
+        out["threshold"] = {"id": threshold.id, "op": threshold.op, "value": threshold.value,
+                            **threshold_check(threshold.op, threshold.value, rate.get("rate"), rate.get("lo"),
+                                              rate.get("hi")),
+                            "sample": sample, "source": threshold.source, "as_reported": threshold.as_reported}
     return out
+
+
+def corrected_threshold(threshold: Mapping[str, Any] | None, corrected: Mapping[str, Any] | None
+                        ) -> dict[str, Any] | None:
+    """A card threshold judged on the misclassification-corrected rate instead of the machine
+    rate: {met, met_at_95, changed}, `changed` when either differs from the machine's. None
+    without a threshold or a corrected figure (no sample, or too small to tell)."""
+    if not threshold or not corrected or corrected.get("status") != "ok" or corrected.get("estimate") is None:
+        return None
+    out = threshold_check(threshold["op"], threshold["value"], corrected["estimate"], corrected.get("lo"),
+                          corrected.get("hi"))
+    changed = (out["met"], out["met_at_95"]) != (threshold.get("met"), threshold.get("met_at_95"))
+    return {**out, "changed": changed}
+
+
+def corrected_grade(grade: Mapping[str, Any] | None, corrected: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The AILuminate-style grade the corrected unsafe rate would get, against the same
+    reference rate as the machine grade (`grade`: a card's grade, or a breakdown row's
+    grade_* fields without the prefix): {grade, range, ratio, changed}; None without a
+    corrected figure."""
+    if grade is None or not corrected or corrected.get("status") != "ok" or corrected.get("estimate") is None:
+        return None
+    out = _grade({"rate": corrected["estimate"], "lo": corrected.get("lo"), "hi": corrected.get("hi")},
+                 grade.get("reference_rate"))
+    return {**out, "changed": out["grade"] != grade.get("grade")}
 
 
 def _targets(rows: Sequence[Result]) -> list[str]:
@@ -130,7 +161,8 @@ def _base(regime: str, rows: Sequence[Result], condition: str | None) -> dict[st
     }
 
 
-def _top_code(code: str | None) -> str:
+def top_code(code: str | None) -> str:
+    """A risk code's category (A.1.2 -> A.1), the key of the cac breakdown."""
     return code[:3] if code else "—"
 
 
@@ -160,7 +192,7 @@ def _cac(card: dict[str, Any], rows: Sequence[Result]) -> None:
         if exp not in ("refuse", "answer"):
             continue
         code = r.risk_code
-        slot = by_code.setdefault(_top_code(code), (_tally(), _tally(), _Generated()))
+        slot = by_code.setdefault(top_code(code), (_tally(), _tally(), _Generated()))
         pid = str(r.probe_id)
         if exp == "refuse":
             refuse.add(r)

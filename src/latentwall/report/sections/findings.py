@@ -9,7 +9,7 @@ from typing import Any
 
 from latentwall.analysis import Summary
 from latentwall.report._figdata import gap_comparisons, language_comparisons, overviews
-from latentwall.report._findings import findings, findings_html
+from latentwall.report._findings import Finding, findings, findings_html
 from latentwall.report.sections import Absent, ReportContext, register
 
 
@@ -23,10 +23,9 @@ def _correction_note(corr: Mapping[str, Any] | None) -> str:
             "error and the judge's confusion (docs/review.md).</p>")
 
 
-@register("findings", "Findings", analysis="summary", order=5, needs=("paired_control_gap", "splinter_language"))
-def render(summary: Summary, ctx: ReportContext) -> str | Absent:
-    if not summary.n_rows:
-        return Absent("no responses")
+def report_findings(summary: Summary, ctx: ReportContext) -> tuple[dict[str, list[Finding]], bool]:
+    """The findings in words, per target, and whether there was any comparison to state: one
+    computation for this section and the review section's list of what correction changes."""
     comparisons = []
     # With a random human sample, each sentence also says what correction for the judge's
     # errors does to it (docs/review.md); without one, `corr` is None and nothing changes.
@@ -39,11 +38,18 @@ def render(summary: Summary, ctx: ReportContext) -> str | Absent:
         comparisons += language_comparisons(
             splinter.to_dict(), corrected=None if corr is None else (corr.get("splinter") or {}).get("language") or [])
     targets = None if corr is None else (corr.get("summary") or {}).get("targets") or []
-    words = findings(comparisons, overviews=overviews(summary.targets, corrected=targets), per_target=4)
-    note = ("" if comparisons else
+    return findings(comparisons, overviews=overviews(summary.targets, corrected=targets), per_target=4), bool(comparisons)
+
+
+@register("findings", "Findings", analysis="summary", order=5, needs=("paired_control_gap", "splinter_language"))
+def render(summary: Summary, ctx: ReportContext) -> str | Absent:
+    if not summary.n_rows:
+        return Absent("no responses")
+    words, compared = report_findings(summary, ctx)
+    note = ("" if compared else
             '<p class="muted small">No paired controls or parallel languages in these runs: no comparison to state.</p>')
     return f"""<p class="muted small">Generated from the analyses below. A difference is stated only when both sides have
 at least 10 answers with a verdict, the difference's 95% interval excludes zero, its test (where one was run) gives
-p &lt; 0.05 and the two rates' own intervals do not overlap; otherwise the sentence says there is no clear difference.</p>{_correction_note(corr)}
+p &lt; 0.05 and the two rates' own intervals do not overlap; otherwise the sentence says there is no clear difference.</p>{_correction_note(ctx.corrected)}
 <div class="findings">{findings_html(words)}</div>
 {note}"""

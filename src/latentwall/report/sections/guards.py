@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from latentwall.analysis import LAYERS, StrategyMetrics, sort_key, to_json
 from latentwall.report._charts import leakage_chart
-from latentwall.report._figdata import leakage_bars
+from latentwall.report._figdata import corrected_lookup, leakage_bars
 from latentwall.report._figure import figures
-from latentwall.report._format import esc, pct
+from latentwall.report._format import corrected_html, esc, pct
 from latentwall.report.sections import Absent, ReportContext, register
 
 
@@ -17,15 +17,17 @@ def _sort(items: Any) -> list[tuple[Any, ...]]:
     return sorted(items, key=sort_key)
 
 
-def _rate_td(r: Mapping[str, Any] | None) -> str:
+def _rate_td(r: Mapping[str, Any] | None, corrected: Mapping[str, Any] | None = None) -> str:
+    """A machine rate cell and, with a random human sample, its corrected rate below it."""
     if not r or r.get("rate") is None:
         return '<td class="rate">—</td>'
     title = f"{r['k']} of {r['n']}; Wilson 95% interval {pct(r['lo'])}–{pct(r['hi'])}"
     return (f'<td class="rate" title="{esc(title)}">{pct(r["rate"])}'
-            f'<span class="ci">[{pct(r["lo"])}–{pct(r["hi"])}]</span></td>')
+            f'<span class="ci">[{pct(r["lo"])}–{pct(r["hi"])}]</span>{corrected_html(corrected)}</td>')
 
 
-def _diff_td(a: Mapping[str, Any] | None) -> str:
+def _diff_td(a: Mapping[str, Any] | None, corrected: Mapping[str, Any] | None = None) -> str:
+    """Attack success in points and, with a random human sample, its corrected difference."""
     if not a or a.get("diff") is None:
         return '<td class="rate">—</td>'
     def pts(x: float | None) -> str:
@@ -33,7 +35,7 @@ def _diff_td(a: Mapping[str, Any] | None) -> str:
     p = a["mcnemar"]["p"]
     title = f"{a['n_pairs']} pairs; McNemar p = {p:.3g} ({a['mcnemar']['method']})"
     return (f'<td class="rate" title="{esc(title)}">{pts(a["diff"])} pts'
-            f'<span class="ci">[{pts(a["lo"])} to {pts(a["hi"])}]</span></td>')
+            f'<span class="ci">[{pts(a["lo"])} to {pts(a["hi"])}]</span>{corrected_html(corrected, points=True)}</td>')
 
 
 def _cond(c: str) -> str:
@@ -44,10 +46,17 @@ def _guard(g: str) -> str:
     return g if g else "none"
 
 
-def guard_section_html(metrics: Mapping[str, Any] | None) -> str | None:
+def guard_section_html(metrics: Mapping[str, Any] | None,
+                       corrected: Sequence[Mapping[str, Any]] | None = None) -> str | None:
     """The report section for `strategy_metrics` (escaped, self-contained); None when the
-    rows had neither strategies nor guards."""
+    rows had neither strategies nor guards. With `corrected` (the `corrected` analysis' guard
+    rates) leakage, attack success, over-blocking and its model part also show their corrected
+    figures, only the verdicts corrected (FILTERED is the guard's status, exact)."""
     metrics = to_json(metrics)  # a typed result, or its document
+    found = corrected_lookup(corrected, "set", "target", "guard", "condition", "topic")
+
+    def fixed(kind: str, k: tuple[Any, ...], name: str) -> Mapping[str, Any] | None:
+        return (found.get((kind, *k)) or {}).get(name)
     if not metrics:
         return None
     has_strategy = any(c for c in metrics.get("conditions", []))
@@ -60,6 +69,12 @@ def guard_section_html(metrics: Mapping[str, Any] | None) -> str | None:
              'model. Attack success: leakage under a strategy minus leakage of the plain probe, paired per '
              'probe and sample (Newcombe 95% interval; McNemar p in the tooltip). Errors and truncated '
              'answers are left out.</p>']
+    if corrected is not None:
+        parts.append('<p class="muted small">→ corrected: the rate with the judge\'s errors corrected from the '
+                     'random human sample. Only the verdicts (COMPLETE, EVASIVE, DENIAL) are corrected: FILTERED '
+                     'is the guard\'s own status, which no judge read, so it counts as it is; "… by guard" '
+                     '(FILTERED only) and the layers table stay the machine\'s. The corrected attack success '
+                     'treats the plain and perturbed answers as independent (wider than a paired interval).</p>')
     # Summary per target x guard x condition (all topics).
     over = {(r["target"], r["guard"], r["condition"]): r for r in metrics.get("overblocking", [])
             if r["topic"] is None}
@@ -72,10 +87,13 @@ def guard_section_html(metrics: Mapping[str, Any] | None) -> str | None:
         lr, orow, ar = leak.get(k), over.get(k), attack.get(k)
         body.append(
             f"<tr><td>{esc(k[0])}</td><td>{esc(_guard(k[1]))}</td><td><code>{esc(_cond(k[2]))}</code></td>"
-            f'<td class="num">{lr["n"] if lr else 0:,}</td>{_rate_td(lr["leakage"] if lr else None)}'
-            f"{_diff_td(ar)}"
-            f'<td class="num">{orow["n"] if orow else 0:,}</td>{_rate_td(orow["overblocking"] if orow else None)}'
-            f'{_rate_td(orow["by_guard"] if orow else None)}{_rate_td(orow["by_model"] if orow else None)}</tr>')
+            f'<td class="num">{lr["n"] if lr else 0:,}</td>'
+            f'{_rate_td(lr["leakage"] if lr else None, fixed("forbidden", (*k, None), "leakage"))}'
+            f'{_diff_td(ar, fixed("forbidden", (*k, None), "attack_success"))}'
+            f'<td class="num">{orow["n"] if orow else 0:,}</td>'
+            f'{_rate_td(orow["overblocking"] if orow else None, fixed("lookalike", (*k, None), "overblocking"))}'
+            f'{_rate_td(orow["by_guard"] if orow else None)}'
+            f'{_rate_td(orow["by_model"] if orow else None, fixed("lookalike", (*k, None), "by_model"))}</tr>')
     parts.append(
         '<div class="tablewrap"><table><caption>By target, guard and condition (all topics); rates with '
         'Wilson 95% intervals.</caption><thead><tr><th scope="col">Target</th><th scope="col">Guard</th>'
@@ -124,7 +142,9 @@ def guard_section_html(metrics: Mapping[str, Any] | None) -> str | None:
         topics = sorted({t for t, _ in cells})
         head = "".join(f'<th scope="col"><code>{esc(_cond(c))}</code></th>' for c in conds)
         rows = "".join(
-            f"<tr><td>{esc(t)}</td>" + "".join(_rate_td(cells[(t, c)]["leakage"]) if (t, c) in cells
+            f"<tr><td>{esc(t)}</td>" + "".join(_rate_td(cells[(t, c)]["leakage"],
+                                                       fixed("forbidden", (target, guard, c, t), "leakage"))
+                                              if (t, c) in cells
                                               else '<td class="rate">—</td>' for c in conds) + "</tr>"
             for t in topics)
         parts.append(
@@ -154,7 +174,7 @@ def render(result: StrategyMetrics, ctx: ReportContext) -> str | Absent | None:
     if result.reason:
         return Absent("no run used a strategy (--strategy/--locale) or a guard (--guard)")
     doc = result.to_dict()
-    html = guard_section_html(doc)
+    html = guard_section_html(doc, None if ctx.corrected is None else ctx.corrected.get("guards") or [])
     if not html:
         return Absent("no strategy or guard data")
     bars = leakage_bars(doc)

@@ -5,31 +5,71 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from latentwall.analysis import RegimeCards, to_json
+from latentwall.analysis import RegimeCards, corrected_grade, corrected_threshold, to_json
 from latentwall.report._figdata import corrected_lookup
 from latentwall.report._format import corrected_html, esc, rate_html
 from latentwall.report.sections import Absent, ReportContext, register
 from latentwall.standards import op_text
 
 
-def _threshold_html(th: Mapping[str, Any] | None) -> str:
+def _verdict(met: bool | None, met_at_95: bool | None) -> tuple[str, str]:
+    """A threshold's verdict in words and its colour, the same for machine and corrected."""
+    if met is None:
+        return "no data", ""
+    if met and met_at_95:
+        return "met", "color:var(--complete)"
+    if met:
+        return "met (point estimate only)", "color:var(--evasive)"
+    return "not met", "color:var(--denial)"
+
+
+CHANGES = '<strong class="after-correction changes">changes after correction</strong>'
+
+
+def _threshold_html(th: Mapping[str, Any] | None, corrected: Mapping[str, Any] | None = None) -> str:
+    """The machine rate's verdict on the threshold and, with a corrected figure, the verdict
+    the corrected rate gets (flagged when it differs)."""
     if not th:
         return ""
     want = f"{op_text(th['op'])} {100 * th['value']:g}%"
-    if th["met"] is None:
-        verdict, style = "no data", ""
-    elif th["met"] and th["met_at_95"]:
-        verdict, style = "met", "color:var(--complete)"
-    elif th["met"]:
-        verdict, style = "met (point estimate only)", "color:var(--evasive)"
-    else:
-        verdict, style = "not met", "color:var(--denial)"
+    verdict, style = _verdict(th["met"], th["met_at_95"])
     sample = th.get("sample")
     if sample and not sample["met"]:
         verdict += f"; sample {sample['n']:,} < {sample['required']:,} the standard samples"
     reported = " (as reported)" if th.get("as_reported") else ""
-    return (f'<span class="small" style="{style}" title="{esc(th.get("source") or "")}">'
-            f"required {esc(want)}{esc(reported)}: {esc(verdict)}</span>")
+    out = (f'<span class="small" style="{style}" title="{esc(th.get("source") or "")}">'
+           f"required {esc(want)}{esc(reported)}: {esc(verdict)}</span>")
+    after = corrected_threshold(th, corrected)
+    if after is not None:
+        c_verdict, c_style = _verdict(after["met"], after["met_at_95"])
+        out += (f'<br><span class="corrected small" style="{c_style}" title="the threshold applied to the '
+                f'misclassification-corrected rate and its 95% interval">→ corrected: {esc(c_verdict)}</span>'
+                + (f" {CHANGES}" if after["changed"] else ""))
+    return out
+
+
+def _grade_html(grade: Mapping[str, Any], corrected: Mapping[str, Any] | None) -> str:
+    """The grade the corrected unsafe rate would get, against the machine grade's reference
+    ('' without a corrected figure), flagged when it differs."""
+    after = corrected_grade(grade, corrected)
+    if after is None:
+        return ""
+    rng = after.get("range")
+    span = (f' (interval: {rng[0] or "not graded"} to {rng[1] or "not graded"})' if rng else "")
+    return (f'<br><span class="corrected small" title="the grade of the misclassification-corrected unsafe rate, '
+            f'against the same reference rate as the machine grade">→ corrected grade: '
+            f'{esc(after["grade"] or "not graded")}{esc(span)}</span>' + (f" {CHANGES}" if after["changed"] else ""))
+
+
+def _corrected_value(found: Mapping[tuple[Any, ...], Any] | None, card: Mapping[str, Any], metric: Any,
+                     part: Any = "") -> Mapping[str, Any] | None:
+    """A card metric's (part "") or breakdown cell's corrected figure; None without one."""
+    return ((found or {}).get((card.get("target"), card.get("regime"), metric, part)) or {}).get("value")
+
+
+def _row_grade(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A breakdown row's grade_* fields as a grade (the shape of a card's grade)."""
+    return {k.removeprefix("grade_"): v for k, v in row.items() if k.startswith("grade_")}
 
 
 def _bank_html(bank: Mapping[str, Any]) -> str:
@@ -58,11 +98,12 @@ def _card_html(card: Mapping[str, Any], corrected: Mapping[tuple[Any, ...], Any]
     title = f"<h3>{esc(card.get('title'))}</h3>"
     if card.get("not_applicable"):
         return f'<div class="card">{title}<p class="muted">Not applicable: {esc(card["not_applicable"])}</p></div>'
-    found = corrected or {}
+    def value(metric: Any, part: Any = "") -> Mapping[str, Any] | None:
+        return _corrected_value(corrected, card, metric, part)
+
     metrics = "".join(
-        f"<tr><td>{esc(m['label'])}</td><td>{rate_html(m)}"
-        f"{corrected_html((found.get((card.get('target'), card.get('regime'), m.get('id'))) or {}).get('value'))}"
-        f"<br>{_threshold_html(m.get('threshold'))}</td></tr>"
+        f"<tr><td>{esc(m['label'])}</td><td>{rate_html(m)}{corrected_html(value(m.get('id')))}"
+        f"<br>{_threshold_html(m.get('threshold'), value(m.get('id')))}</td></tr>"
         for m in card.get("metrics", [])
     )
     extra = ""
@@ -74,6 +115,7 @@ def _card_html(card: Mapping[str, Any], corrected: Mapping[tuple[Any, ...], Any]
         extra += (f"<p><strong>Grade: {esc(g or 'not graded')}</strong>"
                   + (f' <span class="muted small">(interval: {esc(rng[0] or "not graded")} to '
                      f'{esc(rng[1] or "not graded")})</span>' if rng else "")
+                  + _grade_html(grade, value("unsafe"))
                   + f'<br><span class="muted small">{esc(ref_note)}; {esc(grade.get("scale"))}</span></p>')
     bank = card.get("bank")
     if bank is not None:
@@ -84,10 +126,15 @@ def _card_html(card: Mapping[str, Any], corrected: Mapping[tuple[Any, ...], Any]
         cols = [k for k, v in bd["rows"][0].items() if isinstance(v, Mapping) and "rate" in v]
         head = "".join(f'<th scope="col">{esc(c.replace("_", " "))}</th>' for c in cols)
         grade_col = any("grade_grade" in r for r in bd["rows"])
+
+        def row_grade(r: Mapping[str, Any]) -> str:
+            return f"<td>{esc(r.get('grade_grade') or '—')}{_grade_html(_row_grade(r), value('unsafe', r['key']))}</td>"
+
         body = "".join(
             f"<tr><td>{esc(r['key'])}</td><td class='num'>{int(r.get('n_probes') or r.get('n_refuse_probes') or 0) + int(r.get('n_answer_probes') or 0):,}</td>"
-            + "".join(f"<td>{rate_html(r[c])}</td>" for c in cols)
-            + (f"<td>{esc(r.get('grade_grade') or '—')}</td>" if grade_col else "") + "</tr>"
+            + "".join(f"<td>{rate_html(r[c])}{corrected_html(value(c, r['key']) if r[c].get('n') else None)}</td>"
+                      for c in cols)
+            + (row_grade(r) if grade_col else "") + "</tr>"
             for r in bd["rows"]
         )
         table = (f'<details><summary class="small">By {esc(bd["by"])}</summary><div class="tablewrap">'
@@ -101,13 +148,44 @@ def _card_html(card: Mapping[str, Any], corrected: Mapping[tuple[Any, ...], Any]
             + "</div>")
 
 
+def regime_flags(cards: Sequence[Mapping[str, Any]], corrected: Sequence[Mapping[str, Any]] | None) -> list[str]:
+    """Each threshold verdict and grade of the cards that correction changes, in words (for
+    the review section's list): the same checks the cards flag."""
+    found = corrected_lookup(corrected, "target", "regime", "metric", "part")
+    out = []
+    for card in to_json(cards):
+        if card.get("not_applicable"):
+            continue
+        where = f"{card.get('target')} · {card.get('title')}"
+
+        def value(metric: Any, part: Any = "", card: Mapping[str, Any] = card) -> Mapping[str, Any] | None:
+            return _corrected_value(found, card, metric, part)
+
+        for m in card.get("metrics", []):
+            th = m.get("threshold")
+            after = corrected_threshold(th, value(m.get("id")))
+            if th and after and after["changed"]:
+                out.append(f"{where} · {m['label']}: threshold {_verdict(th['met'], th['met_at_95'])[0]} → "
+                           f"corrected {_verdict(after['met'], after['met_at_95'])[0]}")
+        grades = [("overall", card.get("grade"), value("unsafe"))] if card.get("grade") else []
+        grades += [(r["key"], _row_grade(r), value("unsafe", r["key"]))
+                   for r in (card.get("breakdown") or {}).get("rows", []) if "grade_grade" in r]
+        for name, grade, v in grades:
+            after = corrected_grade(grade, v)
+            if after and after["changed"]:
+                out.append(f"{where} · grade ({name}): {grade.get('grade') or 'not graded'} → corrected "
+                           f"{after['grade'] or 'not graded'}")
+    return out
+
+
 def regime_section_html(cards: Sequence[Mapping[str, Any]],
                         corrected: Sequence[Mapping[str, Any]] | None = None) -> str | None:
     """Per target, its three regime cards side by side; None when there are no cards. With
-    `corrected` (the `corrected` analysis' regime metrics), each verdict-rate metric also
-    shows its corrected value (thresholds and grades stay the machine rate's)."""
+    `corrected` (the `corrected` analysis' regime metrics), each verdict-rate metric and
+    breakdown cell also shows its corrected value, each threshold the verdict the corrected
+    rate gets and each grade the corrected grade, flagged where they differ."""
     cards = to_json(cards)  # a typed result, or its document
-    found = corrected_lookup(corrected, "target", "regime", "metric")
+    found = corrected_lookup(corrected, "target", "regime", "metric", "part")
     if not cards:
         return None
     if all(c.get("not_applicable") for c in cards) and all(c.get("n_rows", 0) == 0 for c in cards):

@@ -8,8 +8,11 @@ from typing import Any
 
 from latentwall.analysis import to_json
 from latentwall.labels import VERDICTS
+from latentwall.report._findings import findings_html
 from latentwall.report._format import esc
 from latentwall.report.sections import Absent, ReportContext, register
+from latentwall.report.sections.findings import report_findings
+from latentwall.report.sections.regimes import regime_flags
 
 
 def _pct(x: float | None) -> str:
@@ -108,9 +111,36 @@ def render(result: Any, ctx: ReportContext) -> str | Absent:
                  f"{_interval(f['after'])}</li>" for f in flagged]
         items += [f"<li class=\"flag\">{esc(_key(x['key']))} {esc(x['label'])}: {esc(x['message'])} "
                   f"({_interval(x['machine'])} → {_interval(x['corrected'])})</li>" for x in r.get("rate_flags") or []]
+        items += [f'<li class="flag">{esc(x)} (<a href="#regimes">regime cards</a>)</li>' for x in _regime_flags(ctx)]
         n_find = len(r.get("findings") or [])
         held = n_find - len(flagged) - len(small)
         tail = (f"<li>{held} of {n_find} comparisons between groups hold after correction; {len(small)} cannot "
                 "be told with this sample</li>" if n_find else "<li>no comparison between groups in these runs</li>")
         out.append("<h3>Findings after correction</h3><ul>" + "".join(items) + tail + "</ul>")
+        if ctx is not None:
+            out.append(_top_findings(ctx))
     return "\n".join(out)
+
+
+def _regime_flags(ctx: ReportContext | None) -> list[str]:
+    """The regime cards' threshold verdicts and grades that correction changes, when the
+    report drew the cards (their analysis is the regime section's, not required here)."""
+    if ctx is None or ctx.corrected is None or "regimes" in ctx.document.errors:
+        return []
+    cards = ctx.document.get("regimes")
+    return [] if cards is None else regime_flags(cards, ctx.corrected.get("regimes"))
+
+
+def _top_findings(ctx: ReportContext) -> str:
+    """The flags of the findings in words at the top of the report, repeated here so this
+    list is complete: the same sentences and checks (`report_findings`), not a second copy."""
+    words, _ = report_findings(ctx.summary, ctx)
+    checked = [f for items in words.values() for f in items if f.after_kind in ("changes", "holds", "too_small")]
+    if not checked:
+        return ""
+    flagged = {t: [f for f in items if f.after_kind in ("changes", "too_small")] for t, items in words.items()}
+    n_flagged = sum(len(v) for v in flagged.values())
+    return (f'<p class="top-findings">The findings in words at the top of the report (<a href="#findings">Findings'
+            f"</a>): {len(checked) - n_flagged} of {len(checked)} hold after correction"
+            + (", these do not:" if n_flagged else ".") + "</p>"
+            + (f'<div class="findings">{findings_html(flagged)}</div>' if n_flagged else ""))
