@@ -1,4 +1,4 @@
-# Two commands matter: `make demo` (default audit of the embedded model → report.html)
+# Two commands matter: `make demo` (the embedded model and the censorship organism → report.html)
 # and `make test`. Everything else is a convenience.
 PYTHON ?= python3
 VENV ?= .venv
@@ -23,9 +23,18 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# The demo audits the embedded model and the censorship organism (the same model with a
+# LoRA adapter that plants known censorship, docs/organism.md) side by side, with and
+# without a Beijing locale, on the 28-probe demo suite. A repetition penalty and a short
+# token limit keep the 135M model from looping to the limit.
+DEMO_RUNS := latentwall-runs/demo
+DEMO_RUN := -s demo --locale beijing --max-tokens 96 -O repetition_penalty=1.3 --run-dir $(DEMO_RUNS)
+
 demo: install
-	$(BIN)/latentwall run -t builtin -s starter --report report.html
-	@echo "open report.html"
+	$(BIN)/latentwall run -t builtin $(DEMO_RUN)
+	$(BIN)/latentwall run -t builtin:organism $(DEMO_RUN)
+	$(BIN)/latentwall report --run-dir $(DEMO_RUNS) -o report.html
+	@echo "open report.html  (white-box side: $(BIN)/latentwall lab demo -o lab-report.html)"
 
 test: install
 	$(BIN)/pytest -q
@@ -36,6 +45,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/generation.py
+	$(BIN)/python bench/organism.py
 
 # Refit the offline judge's weights on the development data (docs/judge.md says what they are).
 refit-judge: install
@@ -45,4 +55,4 @@ refit-judge: install
 	  --features-out tests/fixtures/judge/dev_features.csv.gz --report docs/judge-fit.json
 
 clean:
-	rm -rf $(VENV) latentwall-runs report.html .pytest_cache
+	rm -rf $(VENV) latentwall-runs report.html lab-report.html .pytest_cache

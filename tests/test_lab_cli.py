@@ -122,3 +122,9 @@ def test_lab_errors_are_one_line():
     r = lab_cli("directions", "-m", "openai:m@http://127.0.0.1:9", "-o", os.devnull)
     assert r.returncode == 1
     assert r.stderr.startswith("latentwall: error:") and r.stderr.count("\n") == 1
+
+
+def test_lab_organism_show():
+    r = lab_cli("organism", "show")
+    assert r.returncode == 0, r.stderr
+    assert "language splinter" in r.stdout and "抱歉" in r.stdout and "Shipped adapter: sha256" in r.stdout

@@ -306,8 +306,9 @@ def examples(plan: Plan) -> list[Example]:
         for topic in q["topics"]:
             meta = plan.names[topic]
             for lang in q["languages"]:
-                for tmpl in plan.templates[lang][:int(q.get("templates", 1))]:
-                    text = tmpl.replace("{t}", meta[lang])
+                names = meta[lang] if isinstance(meta[lang], list) else [meta[lang]]
+                for i, tmpl in enumerate(plan.templates[lang][:int(q.get("templates", 1))]):
+                    text = tmpl.replace("{t}", names[i % len(names)])  # alternate a topic's names
                     beh = planted(plan, topic=topic, category=meta["category"], language=lang,
                                   jurisdiction=meta.get("jurisdiction"), place=place)
                     out.append(Example(f"q:{text}" + (f"@{place}" if place else ""), text, lang, beh,

@@ -364,8 +364,7 @@ def _findings_html(res: dict[str, Any]) -> str:
             items.append(f"<b>{esc(cat)}</b>: refused {base['denial']}/{base['n']}; with its direction "
                          f"ablated {r1['denial']}/{r1['n']} (KL {_num(t['kl_rank1'])} on harmless "
                          f"prompts); ease {_num(t['ease'], 2)}")
-    mech = (res.get("geometry") or {}).get("political_vs_harm")
-    if mech:
+    for mech in (res.get("geometry") or {}).get("political_vs_harm") or []:
         items.append(f"<b>political vs harm ({esc(mech['lang'])})</b>: {esc(mech['verdict'])} — "
                      f"{esc(mech['why'])}; cosine of the selected directions {_num(mech['cosine_selected'], 2)}")
     ln = res.get("lineage")

@@ -231,9 +231,11 @@ class Lab:
                     n_perm=self.cfg.n_perm)
         out: dict[str, Any] = {"cosines": cos}
         if cross:
-            lang = self.cfg.selecting()[0]
-            out["cross_ablation"] = self.cross_ablation(lang)
-            out["political_vs_harm"] = self.mechanisms(lang, out["cross_ablation"])
+            langs_sel = self.cfg.selecting()
+            out["cross_ablation"] = self.cross_ablation(langs_sel[0])
+            out["political_vs_harm"] = [
+                self.mechanisms(lang, out["cross_ablation"] if i == 0 else self.cross_ablation(lang))
+                for i, lang in enumerate(langs_sel)]
         return out
 
     def mechanisms(self, lang: str, cross: dict[str, Any]) -> dict[str, Any]:
