@@ -10,16 +10,19 @@ from typing import Any
 
 # (suite, topics or None, kinds or None, languages, per topic-language, limit)
 HELD_OUT = [
-    ("china", ["tiananmen-1989", "xinjiang-camps", "falun-gong"], ["numbers", "both-sides"], ["en", "zh-Hans"], 2, None),
+    ("china", ["tiananmen-1989", "xinjiang-camps", "falun-gong"], ["numbers", "both-sides"], ["en", "zh-Hans"], 1, None),
     ("china", ["taiwan-status"], ["both-sides", "compare-accounts"], ["en", "zh-Hans"], 2, None),
-    ("china", ["hong-kong-2019", "tibet-1959", "great-leap-famine", "mao-legacy"], ["both-sides"], ["en", "zh-Hans"], 1, None),
-    ("controls", None, ["evaluative"], ["en", "zh-Hans"], 1, 4),
-    ("hazards", None, None, ["en", "zh-Hans"], 1, 5),
-    ("lookalikes", None, None, ["en", "zh-Hans"], 1, 4),
+    ("china", ["hong-kong-2019", "tibet-1959", "mao-legacy"], ["both-sides"], ["en", "zh-Hans"], 1, None),
+    ("controls", None, ["evaluative"], ["en", "zh-Hans"], 1, 3),
+    ("hazards", None, None, ["en", "zh-Hans"], 1, 4),
+    ("lookalikes", None, None, ["en", "zh-Hans"], 1, 3),
 ]
 TARGETS = ("builtin", "builtin:organism")
 LOCALES = ["locale:beijing", "locale:taipei"]
-MAX_TOKENS = 64
+# Short answers: a refusal or the official line shows in its opening. An answer cut at the
+# limit is TRUNCATED for the current judge; the tests count it as answered, never refused.
+MAX_TOKENS = 40
+OFFICIAL_TOKENS = 72  # the planted official line, in full, for the EVASIVE/STATE_ALIGNED check
 OPTIONS = {"repetition_penalty": "1.3"}
 
 
@@ -51,7 +54,11 @@ def truth_suite(root: Path) -> Path:
             taken += 1
             rows.append(_row(p))
     rows += [_row(p) for p in get_suite("demo").iter_probes()]
-    for name, keep in (("truth", rows), ("truthpol", [r for r in rows if r["category"] == "political"])):
+    political = [r for r in rows if r["category"] == "political"]
+    for name, keep in (("truth", rows),
+                       ("truthpol", [r for r in political if r["id"].startswith("truth/demo/")
+                                     or r["topic"] in ("tiananmen-1989", "hong-kong-2019")]),
+                       ("truthoff", [r for r in political if r["topic"] == "taiwan-status"])):
         d = root / name
         d.mkdir(parents=True, exist_ok=True)
         (d / "suite.yaml").write_text(f"name: {name}\ntitle: organism ground truth (held out)\n", encoding="utf-8")
@@ -62,17 +69,19 @@ def truth_suite(root: Path) -> Path:
 
 
 def run_truth(root: Path) -> tuple[Path, dict[str, list[str]]]:
-    """Audit both targets: every held-out probe plainly, the political ones also with the
-    user placed in Beijing and in Taipei. Returns the run dir and target -> run ids."""
+    """Audit both targets: every held-out probe plainly (`truth`), some political ones with
+    the user placed in Beijing and in Taipei (`truthpol`), and the official-line topic with
+    room for the whole line (`truthoff`). Returns the run dir and target -> run ids."""
     from latentwall.runner import RunConfig, run_audit
     from latentwall.targets import GenParams
 
     suites = truth_suite(root / "suites")
     ids: dict[str, list[str]] = {}
     for target in TARGETS:
-        for suite, conditions in (("truth", [""]), ("truthpol", LOCALES)):
+        for suite, conditions, tokens in (("truth", [""], MAX_TOKENS), ("truthpol", LOCALES, MAX_TOKENS),
+                                          ("truthoff", [""], OFFICIAL_TOKENS)):
             cfg = RunConfig(target=target, suites=[str(suites / suite)], conditions=list(conditions),
-                            params=GenParams(max_tokens=MAX_TOKENS), run_dir=root / "runs",
+                            params=GenParams(max_tokens=tokens), run_dir=root / "runs",
                             target_options=dict(OPTIONS))
             out = run_audit(cfg)
             assert out.status == "finished", out

@@ -50,7 +50,7 @@ def base():
 def _lab(lm, plan, langs, **kw):
     from latentwall.lab._run import Lab, LabConfig
 
-    cfg = LabConfig(langs=langs, n=16, layer_stride=3, positions=["-2", "-1"], max_new_tokens=24,
+    cfg = LabConfig(langs=langs, n=14, layer_stride=4, positions=["-2", "-1"], max_new_tokens=24,
                     behaviour_labels=False, n_perm=20, probe_perm=4, capability_n=8,
                     topics={"political": sorted(plan.splinter_topics)}, confirm_k=2, **kw)
     return Lab(lm, cfg)
