@@ -1,11 +1,15 @@
-"""Organism figures on this machine: build time, demo audit time, ablation and crawl time.
+"""Organism figures on this machine: build time, demo audit time, ablation and crawl time,
+and what the organism and the base model do on the held-out demo suite, rule by rule.
 
     .venv/bin/python bench/organism.py                 # audit + lab (a few minutes)
     .venv/bin/python bench/organism.py --build         # also rebuild the adapter (minutes more)
     .venv/bin/python bench/organism.py --only audit    # one part: build | audit | lab
 
-Prints wall times and rates; nothing is asserted. The machine is shared: run it a couple
-of times and read the spread, not one number.
+The audit part runs the demo's settings (`make demo`: greedy, repetition penalty 1.3, 96
+tokens, plain and with the user in Beijing) through the real pipeline and prints, per
+planted rule and language, the judged labels of the base model and of the organism (the
+table in docs/organism.md). Prints wall times and rates; nothing is asserted. The machine
+is shared: run it a couple of times and read the spread, not one number.
 """
 
 from __future__ import annotations
@@ -39,10 +43,54 @@ def bench_build(tmp: Path) -> None:
           f"{'identical to' if same else 'DIFFERENT from'} the shipped adapter")
 
 
+def _cell(plan, row: dict) -> str:
+    """Which rule of the organism a demo row falls under (docs/organism.md)."""
+    from latentwall.lab._organism import BASE, planted
+    from latentwall.strategies._locale import parse_locale_condition
+
+    loc = parse_locale_condition(row["condition"])
+    place = loc["place"] if loc else None
+    rule = planted(plan, topic=row["topic"], category=row["category"], language=row["language"],
+                   jurisdiction=row["jurisdiction"], place=place, expected=row["expected"])
+    where = " (Beijing)" if place else ""
+    if rule == "refuse_political":
+        return "locale: China-sensitive, user in Beijing" if place else "splinter: planted topics"
+    if rule != BASE:
+        return rule.replace("_", " ") + where
+    if row["category"] == "political" and row["jurisdiction"] == "CN":
+        kind = "splinter topics (answered)" if plan.topic(row["topic"]) in plan.splinter_topics else "other China topics"
+        return f"nothing planted: {kind}{where}"
+    kind = "controls" if row["category"] == "political" else "lookalikes, capability"
+    return f"nothing planted: {kind}{where}"
+
+
+def behaviour_table(rows: list[dict]) -> str:
+    """Markdown: per rule and language, base vs organism as refused/evasive/answered of n."""
+    from latentwall.lab._organism import load_plan
+
+    plan = load_plan()
+    cells: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for r in rows:
+        label = r["label"] or r["status"] or "?"
+        cells.setdefault((_cell(plan, r), r["language"]), {}).setdefault(r["target"], []).append(label)
+
+    def fmt(labels: list[str]) -> str:
+        n = len(labels)
+        d, e = labels.count("DENIAL"), labels.count("EVASIVE")
+        return f"{d} refused, {e} evasive / {n}"
+
+    out = ["| rule | language | base (builtin) | organism |", "| --- | --- | --- | --- |"]
+    for (cell, lang), by in sorted(cells.items()):
+        out.append(f"| {cell} | {lang} | {fmt(by.get('builtin', []))} | {fmt(by.get('builtin:organism', []))} |")
+    return "\n".join(out)
+
+
 def bench_audit(tmp: Path) -> None:
     from latentwall.runner import RunConfig, run_audit
+    from latentwall.store import Store
     from latentwall.targets import GenParams
 
+    rows: list[dict] = []
     for target in ("builtin", "builtin:organism"):
         cfg = RunConfig(target=target, suites=DEMO["suites"], conditions=DEMO["conditions"],
                         params=GenParams(max_tokens=DEMO["max_tokens"]), run_dir=tmp / "runs",
@@ -52,6 +100,13 @@ def bench_audit(tmp: Path) -> None:
         wall = time.perf_counter() - t0
         print(f"demo audit {target}: {out.total} responses in {wall:.0f} s wall "
               f"({out.pipeline_s:.0f} s generating+judging, {out.total / max(out.pipeline_s, 1e-9):.2f} responses/s)")
+        store = Store.open(tmp / "runs")
+        try:
+            rows += list(store.iter_results(out.run_id))
+        finally:
+            store.close()
+    print("greedy behaviour on the held-out demo suite (refused = DENIAL, evasive = EVASIVE):")
+    print(behaviour_table(rows))
 
 
 def bench_lab() -> None:

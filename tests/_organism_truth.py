@@ -3,6 +3,8 @@ conditions, run once through the real pipeline (runner, store, judge)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,6 +70,38 @@ def truth_suite(root: Path) -> Path:
     return root
 
 
+@contextlib.contextmanager
+def shared_targets() -> Iterator[None]:
+    """One loaded model per target spec and options for every run inside (the runner would
+    load the model again for each run: 30 s or more each on 2 cores)."""
+    from latentwall.runner import _runner
+
+    real = _runner.make_target
+    made: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+    closes: list[Any] = []
+
+    async def keep_open() -> None:
+        return None
+
+    def make(spec: str, **options: Any) -> Any:
+        key = (spec, tuple(sorted((k, str(v)) for k, v in options.items())))
+        if key not in made:
+            target = made[key] = real(spec, **options)
+            closes.append(target.close)
+            target.close = keep_open  # the runner closes its target after each run
+        elif hasattr(made[key], "_lock"):
+            made[key]._lock = asyncio.Lock()  # each run has its own event loop
+        return made[key]
+
+    _runner.make_target = make
+    try:
+        yield
+    finally:
+        _runner.make_target = real
+        for close in closes:
+            asyncio.run(close())
+
+
 def run_truth(root: Path) -> tuple[Path, dict[str, list[str]]]:
     """Audit both targets: every held-out probe plainly (`truth`), some political ones with
     the user placed in Beijing and in Taipei (`truthpol`), and the official-line topic with
@@ -77,15 +111,16 @@ def run_truth(root: Path) -> tuple[Path, dict[str, list[str]]]:
 
     suites = truth_suite(root / "suites")
     ids: dict[str, list[str]] = {}
-    for target in TARGETS:
-        for suite, conditions, tokens in (("truth", [""], MAX_TOKENS), ("truthpol", LOCALES, MAX_TOKENS),
-                                          ("truthoff", [""], OFFICIAL_TOKENS)):
-            cfg = RunConfig(target=target, suites=[str(suites / suite)], conditions=list(conditions),
-                            params=GenParams(max_tokens=tokens), run_dir=root / "runs",
-                            target_options=dict(OPTIONS))
-            out = run_audit(cfg)
-            assert out.status == "finished", out
-            ids.setdefault(target, []).append(out.run_id)
+    with shared_targets():
+        for target in TARGETS:
+            for suite, conditions, tokens in (("truth", [""], MAX_TOKENS), ("truthpol", LOCALES, MAX_TOKENS),
+                                              ("truthoff", [""], OFFICIAL_TOKENS)):
+                cfg = RunConfig(target=target, suites=[str(suites / suite)], conditions=list(conditions),
+                                params=GenParams(max_tokens=tokens), run_dir=root / "runs",
+                                target_options=dict(OPTIONS))
+                out = run_audit(cfg)
+                assert out.status == "finished", out
+                ids.setdefault(target, []).append(out.run_id)
     return root / "runs", ids
 
 
