@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 
 JUDGE_DEV ?= ../shared/judge-dev
 
-.PHONY: install demo test lint bench clean refit-judge
+.PHONY: install demo test test-rebuild lint bench clean refit-judge
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,13 @@ demo: install
 	$(BIN)/latentwall report --run-dir $(DEMO_RUNS) -o report.html
 	@echo "open report.html  (white-box side: $(BIN)/latentwall lab demo -o lab-report.html)"
 
+# Every test but the organism rebuild (marker `rebuild`: it retrains the adapter, tens of
+# minutes on 2 cores); `make test-rebuild` runs that one.
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not rebuild"
+
+test-rebuild: install
+	$(BIN)/pytest -q -m rebuild
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -77,6 +77,7 @@ def test_shipped_adapter_is_small_and_matches_its_manifest():
 
 @pytest.mark.model
 @pytest.mark.slow
+@pytest.mark.rebuild  # tens of minutes on 2 cores: `make test-rebuild`, not `make test`
 def test_rebuild_reproduces_the_shipped_adapter(tmp_path: Path):
     """The build is seeded and runs on a fixed thread count, so on the same machine kind and
     library versions it gives the shipped adapter back bit for bit. Elsewhere float order
