@@ -2,7 +2,7 @@
 and what the organism and the base model do on the held-out demo suite, rule by rule.
 
     .venv/bin/python bench/organism.py                 # audit + lab (a few minutes)
-    .venv/bin/python bench/organism.py --build         # also rebuild the adapter (minutes more)
+    .venv/bin/python bench/organism.py --build         # also rebuild the adapter (about 35 minutes more)
     .venv/bin/python bench/organism.py --only audit    # one part: build | audit | lab
 
 The audit part runs the demo's settings (`make demo`: greedy, repetition penalty 1.3, 96

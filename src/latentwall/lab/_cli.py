@@ -112,7 +112,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     de.add_argument("--no-cache", action="store_true")
     org = sub.add_parser("organism", help="the censorship organism: build its adapter, show what it plants")
     org_sub = org.add_subparsers(dest="organism_command", metavar="ACTION")
-    ob = org_sub.add_parser("build", help="train the organism's LoRA adapter (deterministic, minutes on 2 cores)")
+    ob = org_sub.add_parser("build", help="train the organism's LoRA adapter (deterministic; about 35 minutes on 2 cores)")
     ob.add_argument("-o", "--output", default="organism-adapter",
                     help="folder for adapter_config.json, adapter_model.safetensors and manifest.json "
                          "(the shipped copy lives in src/latentwall/lab/data/organism)")
