@@ -133,7 +133,7 @@ def load_plan(path: str | Path | None = None) -> Plan:
     spl = _need(beh, "splinter", dict, p, "behaviours.splinter")
     off = _need(beh, "official_line", dict, p, "behaviours.official_line")
     loc = _need(beh, "locale", dict, p, "behaviours.locale")
-    from latentwall.strategies._locale import load_locales
+    from latentwall.strategies import load_locales
 
     place = _need(loc, "place", str, p, "behaviours.locale.place")
     if place not in load_locales().places:
@@ -229,7 +229,7 @@ def planted(plan: Plan, *, topic: str, category: str, language: str, jurisdictio
 
 def planted_for_probe(plan: Plan, probe: Any, condition: str | None = "") -> str:
     """`planted()` for a suite probe under a run condition ('' or 'locale:PLACE')."""
-    from latentwall.strategies._locale import parse_locale_condition
+    from latentwall.strategies import parse_locale_condition
 
     loc = parse_locale_condition(condition)
     return planted(plan, topic=probe.topic, category=probe.category, language=probe.language,
@@ -291,7 +291,7 @@ def _select(sel: Selection) -> list[Any]:
 def examples(plan: Plan) -> list[Example]:
     """Every training example, with its behaviour decided by `planted()`."""
     from latentwall.lab._crawler import templates
-    from latentwall.strategies._locale import locale_sentence
+    from latentwall.strategies import locale_sentence
 
     out: list[Example] = []
     for sel in plan.training:
@@ -419,7 +419,8 @@ def build(out_dir: str | Path, *, plan_path: str | Path | None = None,
 
     from latentwall.lab._activations import pad_left
     from latentwall.lab._model import load_model
-    from latentwall.targets._adapter import CONFIG_NAME, WEIGHTS_NAME
+    from latentwall.targets import ADAPTER_CONFIG as CONFIG_NAME
+    from latentwall.targets import ADAPTER_WEIGHTS as WEIGHTS_NAME
 
     plan = load_plan(plan_path)
     t0 = time.perf_counter()

@@ -16,7 +16,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-from latentwall._data import package_data
+from latentwall.datafiles import package_data
 from latentwall.errors import ConfigError, TargetError
 from latentwall.targets._base import Target, register_target
 from latentwall.targets._hf import MODELS_EXTRA_HINT, HFTarget, _parse_options

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from _organism_truth import rows_of, run_truth
 
 pytest.importorskip("torch")
@@ -55,7 +54,7 @@ def plan():
 
 
 def _place(row: dict[str, Any]) -> str | None:
-    from latentwall.strategies._locale import parse_locale_condition
+    from latentwall.strategies import parse_locale_condition
 
     loc = parse_locale_condition(row["condition"])
     return loc["place"] if loc else None

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from test_hf_target import tiny_ckpt  # noqa: F401  (module fixture: a tiny checkpoint on disk)
 
 from latentwall.errors import ConfigError, TargetError
 from latentwall.targets import GenParams, Request, make_target
-from test_hf_target import tiny_ckpt  # noqa: F401  (module fixture: a tiny checkpoint on disk)
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
