@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from latentwall._data import load_yaml, package_data
+from latentwall.datafiles import load_yaml, package_data
 from latentwall.errors import DataError, LatentwallError
 
 REFUSE_POLITICAL, REFUSE_HARM, OFFICIAL_LINE, BASE, LIST = (
