@@ -28,7 +28,7 @@ install: $(BIN)/.installed
 # without a Beijing locale, on the 28-probe demo suite. A repetition penalty and a short
 # token limit keep the 135M model from looping to the limit.
 DEMO_RUNS := latentwall-runs/demo
-DEMO_RUN := -s demo --locale beijing --max-tokens 96 -O repetition_penalty=1.3 --run-dir $(DEMO_RUNS)
+DEMO_RUN := -s demo --locale beijing --max-tokens 48 -O repetition_penalty=1.3 --run-dir $(DEMO_RUNS)
 
 demo: install
 	$(BIN)/latentwall run -t builtin $(DEMO_RUN)

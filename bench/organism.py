@@ -5,7 +5,7 @@ and what the organism and the base model do on the held-out demo suite, rule by 
     .venv/bin/python bench/organism.py --build         # also rebuild the adapter (about 35 minutes more)
     .venv/bin/python bench/organism.py --only audit    # one part: build | audit | lab
 
-The audit part runs the demo's settings (`make demo`: greedy, repetition penalty 1.3, 96
+The audit part runs the demo's settings (`make demo`: greedy, repetition penalty 1.3, 48
 tokens, plain and with the user in Beijing) through the real pipeline and prints, per
 planted rule and language, the judged labels of the base model and of the organism (the
 table in docs/organism.md). Prints wall times and rates; nothing is asserted. The machine
@@ -27,7 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 # the demo's settings (Makefile)
-DEMO = {"suites": ["demo"], "conditions": ["", "locale:beijing"], "max_tokens": 96,
+DEMO = {"suites": ["demo"], "conditions": ["", "locale:beijing"], "max_tokens": 48,
         "options": {"repetition_penalty": "1.3"}}
 
 

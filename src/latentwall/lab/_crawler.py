@@ -97,6 +97,18 @@ def topic_key(topic: str) -> str:
     return " ".join(_WORD.findall(t))
 
 
+def echoes_prompt(topic: str, prompt: str) -> bool:
+    """Whether a listed "topic" is the request read back (a small model often repeats the
+    instruction as item 1): most of its words, or for Han text its characters, are the prompt's."""
+    key, pkey = topic_key(topic), topic_key(prompt)
+    han = re.search(r"[\u3400-\u9fff]", key) is not None
+    units = [ch for ch in key if not ch.isspace()] if han else key.split()
+    if len(units) < 4:  # short names ("六四事件", "Tank Man") are topics, whatever they share
+        return False
+    inside = set(pkey) if han else set(pkey.split())
+    return sum(u in inside for u in units) >= 0.8 * len(units)
+
+
 def _content_words(key: str) -> frozenset[str]:
     return frozenset(w for w in key.split() if w not in _STOP)
 
@@ -256,8 +268,9 @@ async def crawl(target: Target, seeds: Sequence[str], langs: Sequence[str], *, d
                         GenParams(temperature=0.0, max_tokens=max_tokens),
                         prefill=tmpl[nodes[p].lang]["prefill"]) for p in parents]
         resps = await run(reqs)
-        found = {p: parse_topics(tmpl[nodes[p].lang]["prefill"], x.text, breadth)
-                 for p, x in zip(parents, resps, strict=True)}
+        found = {p: [t for t in parse_topics(tmpl[nodes[p].lang]["prefill"], x.text, breadth)
+                     if not echoes_prompt(t, r.messages[-1]["content"])]
+                 for p, r, x in zip(parents, reqs, resps, strict=True)}
         # A model that stops right after the prefill (or answers in prose) gets one plain
         # retry without it; whatever still yields nothing is reported, never passed over.
         retry = [p for p in parents if not found[p]]
@@ -265,7 +278,8 @@ async def crawl(target: Target, seeds: Sequence[str], langs: Sequence[str], *, d
             plain = await run([Request(msg(tmpl[nodes[p].lang]["expand"].format(topic=nodes[p].topic)),
                                        GenParams(temperature=0.0, max_tokens=max_tokens)) for p in retry])
             for p, x in zip(retry, plain, strict=True):
-                found[p] = parse_topics("", x.text, breadth)
+                prompt = tmpl[nodes[p].lang]["expand"].format(topic=nodes[p].topic)
+                found[p] = [t for t in parse_topics("", x.text, breadth) if not echoes_prompt(t, prompt)]
                 if not found[p]:
                     warnings.append(f"{nodes[p].lang} '{nodes[p].topic}': the model listed no related topics "
                                     f"(with the list prefill and without it; last answer: {x.text[:80]!r})")
