@@ -43,10 +43,12 @@ __all__ = [
     "ReportContext",
     "Section",
     "Viewer",
+    "add_page_routes",
     "blob_json",
     "clean",
     "esc",
     "harden",
+    "json_response",
     "matplotlib_available",
     "neutralise",
     "options_from_extras",
@@ -69,7 +71,8 @@ __all__ = [
 
 def __getattr__(name: str) -> object:
     """The viewer pulls in aiohttp.web; load it only when asked for."""
-    if name in ("serve_viewer", "start_viewer", "Viewer", "start_in_thread", "serve_until_interrupted", "harden"):
+    if name in ("serve_viewer", "start_viewer", "Viewer", "start_in_thread", "serve_until_interrupted", "harden",
+                "add_page_routes", "json_response"):
         from latentwall.report import _viewer
 
         return getattr(_viewer, name)

@@ -42,9 +42,28 @@ CSP = (
 # ---------------------------------------------------------------- HTTP
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """A JSON API answer of a loopback page (escaped for embedding, never cached)."""
     return web.Response(text=blob_json(data), status=status, content_type="application/json",
                         headers={"Cache-Control": "no-store"})
+
+
+def add_page_routes(app: web.Application, page: str, assets: dict[str, tuple[str, str]]) -> None:
+    """The page at / and its assets at /assets/NAME ({name: (content type, text)}): the page
+    never cached, an unknown asset 404. Shared by the viewer and the review page."""
+
+    async def index(request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html", charset="utf-8",
+                            headers={"Cache-Control": "no-store"})
+
+    async def asset(request: web.Request) -> web.Response:
+        found = assets.get(request.match_info["name"])
+        if found is None:
+            raise web.HTTPNotFound()
+        return web.Response(text=found[1], content_type=found[0], charset="utf-8")
+
+    app.router.add_get("/", index)
+    app.router.add_get("/assets/{name}", asset)
 
 
 def _asset(name: str) -> str:
@@ -87,8 +106,8 @@ def make_app(db: Path, allowed_hosts: Callable[[], set[str]]) -> web.Application
             except StoreUnavailable as exc:
                 raise web.HTTPServiceUnavailable(text=str(exc)) from None
             if data is None:
-                return _json({"error": "not found"}, status=404)
-            return _json(data)
+                return json_response({"error": "not found"}, status=404)
+            return json_response(data)
 
         return handler
 
@@ -98,19 +117,8 @@ def make_app(db: Path, allowed_hosts: Callable[[], set[str]]) -> web.Application
         "viewer.css": ("text/css", _asset("report.css") + "\n" + _asset("viewer.css")),
     }
 
-    async def index(request: web.Request) -> web.Response:
-        return web.Response(text=page, content_type="text/html", charset="utf-8",
-                            headers={"Cache-Control": "no-store"})
-
-    async def asset(request: web.Request) -> web.Response:
-        found = assets.get(request.match_info["name"])
-        if found is None:
-            raise web.HTTPNotFound()
-        return web.Response(text=found[1], content_type=found[0], charset="utf-8")
-
     app = web.Application(middlewares=[guard])
-    app.router.add_get("/", index)
-    app.router.add_get("/assets/{name}", asset)
+    add_page_routes(app, page, assets)
     app.router.add_get("/api/runs", api(lambda q: reader.runs()))
     app.router.add_get("/api/facets", api(reader.facets))
     app.router.add_get("/api/heatmap", api(reader.heatmap))

@@ -22,16 +22,18 @@ from aiohttp import web
 
 from latentwall.errors import LatentwallError
 from latentwall.records import KEYMAP, NOTE_MAX, parse_key_id
-from latentwall.report import Viewer, blob_json, harden, serve_until_interrupted, start_in_thread
+from latentwall.report import (
+    Viewer,
+    add_page_routes,
+    harden,
+    serve_until_interrupted,
+    start_in_thread,
+)
+from latentwall.report import json_response as _json
 from latentwall.review._session import ReviewConflict, ReviewSession
 
 TOKEN_HEADER = "X-Review-Token"
 _POSTS = ("/api/label", "/api/undo")
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(text=blob_json(data), status=status, content_type="application/json",
-                        headers={"Cache-Control": "no-store"})
 
 
 def _asset(name: str) -> str:
@@ -78,16 +80,6 @@ def make_review_app(session: ReviewSession, allowed_hosts: Callable[[], set[str]
     assets = {"review.js": ("application/javascript", _asset("review.js")),
               "review.css": ("text/css", _asset("review.css"))}
 
-    async def index(request: web.Request) -> web.Response:
-        return web.Response(text=page, content_type="text/html", charset="utf-8",
-                            headers={"Cache-Control": "no-store"})
-
-    async def asset(request: web.Request) -> web.Response:
-        found = assets.get(request.match_info["name"])
-        if found is None:
-            raise web.HTTPNotFound()
-        return web.Response(text=found[1], content_type=found[0], charset="utf-8")
-
     async def get_state(request: web.Request) -> web.Response:
         return _json(await locked(lambda: state(session)))
 
@@ -116,8 +108,7 @@ def make_review_app(session: ReviewSession, allowed_hosts: Callable[[], set[str]
         return _json(await locked(run))
 
     app = web.Application(middlewares=[guard], client_max_size=64 * 1024)
-    app.router.add_get("/", index)
-    app.router.add_get("/assets/{name}", asset)
+    add_page_routes(app, page, assets)
     app.router.add_get("/api/state", get_state)
     app.router.add_post("/api/label", post_label)
     app.router.add_post("/api/undo", post_undo)
