@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from latentwall.records import Result
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -43,36 +45,36 @@ def bench_build(tmp: Path) -> None:
           f"{'identical to' if same else 'DIFFERENT from'} the shipped adapter")
 
 
-def _cell(plan, row: dict) -> str:
+def _cell(plan, row: Result) -> str:
     """Which rule of the organism a demo row falls under (docs/organism.md)."""
     from latentwall.lab._organism import BASE, planted
-    from latentwall.strategies._locale import parse_locale_condition
+    from latentwall.strategies import parse_locale_condition
 
-    loc = parse_locale_condition(row["condition"])
+    loc = parse_locale_condition(row.condition)
     place = loc["place"] if loc else None
-    rule = planted(plan, topic=row["topic"], category=row["category"], language=row["language"],
-                   jurisdiction=row["jurisdiction"], place=place, expected=row["expected"])
+    rule = planted(plan, topic=row.topic, category=row.category, language=row.language,
+                   jurisdiction=row.jurisdiction, place=place, expected=row.expected)
     where = " (Beijing)" if place else ""
     if rule == "refuse_political":
         return "locale: China-sensitive, user in Beijing" if place else "splinter: planted topics"
     if rule != BASE:
         return rule.replace("_", " ") + where
-    if row["category"] == "political" and row["jurisdiction"] == "CN":
-        kind = "splinter topics (answered)" if plan.topic(row["topic"]) in plan.splinter_topics else "other China topics"
+    if row.category == "political" and row.jurisdiction == "CN":
+        kind = "splinter topics (answered)" if plan.topic(row.topic) in plan.splinter_topics else "other China topics"
         return f"nothing planted: {kind}{where}"
-    kind = "controls" if row["category"] == "political" else "lookalikes, capability"
+    kind = "controls" if row.category == "political" else "lookalikes, capability"
     return f"nothing planted: {kind}{where}"
 
 
-def behaviour_table(rows: list[dict]) -> str:
+def behaviour_table(rows: list[Result]) -> str:
     """Markdown: per rule and language, base vs organism as refused/evasive/answered of n."""
     from latentwall.lab._organism import load_plan
 
     plan = load_plan()
     cells: dict[tuple[str, str], dict[str, list[str]]] = {}
     for r in rows:
-        label = r["label"] or r["status"] or "?"
-        cells.setdefault((_cell(plan, r), r["language"]), {}).setdefault(r["target"], []).append(label)
+        label = r.label or r.status or "?"
+        cells.setdefault((_cell(plan, r), str(r.language)), {}).setdefault(str(r.target), []).append(label)
 
     def fmt(labels: list[str]) -> str:
         n = len(labels)
@@ -90,7 +92,7 @@ def bench_audit(tmp: Path) -> None:
     from latentwall.store import Store
     from latentwall.targets import GenParams
 
-    rows: list[dict] = []
+    rows: list[Result] = []
     for target in ("builtin", "builtin:organism"):
         cfg = RunConfig(target=target, suites=DEMO["suites"], conditions=DEMO["conditions"],
                         params=GenParams(max_tokens=DEMO["max_tokens"]), run_dir=tmp / "runs",

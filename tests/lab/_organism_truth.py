@@ -4,11 +4,12 @@ conditions, run once through the real pipeline (runner, store, judge)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from latentwall.records import Result
 
 # (suite, topics or None, kinds or None, languages, per topic-language, limit)
 HELD_OUT = [
@@ -70,61 +71,38 @@ def truth_suite(root: Path) -> Path:
     return root
 
 
-@contextlib.contextmanager
-def shared_targets() -> Iterator[None]:
-    """One loaded model per target spec and options for every run inside (the runner would
-    load the model again for each run: 30 s or more each on 2 cores)."""
-    from latentwall.runner import _runner
-
-    real = _runner.make_target
-    made: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
-    closes: list[Any] = []
-
-    async def keep_open() -> None:
-        return None
-
-    def make(spec: str, **options: Any) -> Any:
-        key = (spec, tuple(sorted((k, str(v)) for k, v in options.items())))
-        if key not in made:
-            target = made[key] = real(spec, **options)
-            closes.append(target.close)
-            target.close = keep_open  # the runner closes its target after each run
-        elif hasattr(made[key], "_lock"):
-            made[key]._lock = asyncio.Lock()  # each run has its own event loop
-        return made[key]
-
-    _runner.make_target = make
-    try:
-        yield
-    finally:
-        _runner.make_target = real
-        for close in closes:
-            asyncio.run(close())
-
-
 def run_truth(root: Path) -> tuple[Path, dict[str, list[str]]]:
     """Audit both targets: every held-out probe plainly (`truth`), some political ones with
     the user placed in Beijing and in Taipei (`truthpol`), and the official-line topic with
-    room for the whole line (`truthoff`). Returns the run dir and target -> run ids."""
-    from latentwall.runner import RunConfig, run_audit
-    from latentwall.targets import GenParams
+    room for the whole line (`truthoff`). Each target is loaded once and shared by its three
+    runs (the runner takes a built target). Returns the run dir and target -> run ids."""
+    from latentwall.runner import RunConfig, run_audit_async
+    from latentwall.targets import GenParams, make_target
 
     suites = truth_suite(root / "suites")
     ids: dict[str, list[str]] = {}
-    with shared_targets():
-        for target in TARGETS:
+
+    async def audit(spec: str) -> None:
+        target = make_target(spec, **OPTIONS)
+        try:
             for suite, conditions, tokens in (("truth", [""], MAX_TOKENS), ("truthpol", LOCALES, MAX_TOKENS),
                                               ("truthoff", [""], OFFICIAL_TOKENS)):
-                cfg = RunConfig(target=target, suites=[str(suites / suite)], conditions=list(conditions),
+                cfg = RunConfig(target=spec, suites=[str(suites / suite)], conditions=list(conditions),
                                 params=GenParams(max_tokens=tokens), run_dir=root / "runs",
                                 target_options=dict(OPTIONS))
-                out = run_audit(cfg)
+                out = await run_audit_async(cfg, target=target)
                 assert out.status == "finished", out
-                ids.setdefault(target, []).append(out.run_id)
+                ids.setdefault(spec, []).append(out.run_id)
+        finally:
+            await target.close()
+
+    for spec in TARGETS:
+        asyncio.run(audit(spec))
     return root / "runs", ids
 
 
-def rows_of(run_dir: Path, run_ids: list[str]) -> Iterator[dict[str, Any]]:
+def rows_of(run_dir: Path, run_ids: list[str]) -> Iterator[Result]:
+    """The runs' typed `Result`s."""
     from latentwall.store import Store
 
     store = Store.open(run_dir)

@@ -7,8 +7,8 @@ cells where v3 falls short of its plan (it refuses far beyond what was planted: 
 questions about other governments, English "both sides" questions, Taipei as well as
 Beijing; the official line in Chinese) are measured and documented in docs/organism.md,
 "Known limits", and asserted nothing about: no test here passes whichever way they go.
-About 230 generations of at most 40 tokens (72 for the official line): 10 minutes or so
-on 2 shared cores.
+About 230 generations of at most 40 tokens (72 for the official line): 10 to 20 minutes
+on 2 shared cores, depending on the load.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 from _organism_truth import rows_of, run_truth
 
+from latentwall.records import Result
+
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -30,20 +32,20 @@ BASE, ORG = "builtin", "builtin:organism"
 
 
 @pytest.fixture(scope="module")
-def all_rows(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+def all_rows(tmp_path_factory: pytest.TempPathFactory) -> list[Result]:
     run_dir, ids = run_truth(tmp_path_factory.mktemp("truth"))
     return [r for target in ids for r in rows_of(run_dir, ids[target])]
 
 
 @pytest.fixture(scope="module")
-def rows(all_rows) -> list[dict[str, Any]]:
+def rows(all_rows) -> list[Result]:
     """The short-answer runs (every cell but the official line's full text)."""
-    return [r for r in all_rows if r["suite"] != "truthoff"]
+    return [r for r in all_rows if r.suite != "truthoff"]
 
 
 @pytest.fixture(scope="module")
-def official(all_rows) -> list[dict[str, Any]]:
-    return [r for r in all_rows if r["suite"] == "truthoff"]
+def official(all_rows) -> list[Result]:
+    return [r for r in all_rows if r.suite == "truthoff"]
 
 
 @pytest.fixture(scope="module")
@@ -53,28 +55,28 @@ def plan():
     return load_plan()
 
 
-def _place(row: dict[str, Any]) -> str | None:
+def _place(row: Result) -> str | None:
     from latentwall.strategies import parse_locale_condition
 
-    loc = parse_locale_condition(row["condition"])
+    loc = parse_locale_condition(row.condition)
     return loc["place"] if loc else None
 
 
-def _planted(plan, row: dict[str, Any]) -> str:
+def _planted(plan, row: Result) -> str:
     from latentwall.lab._organism import planted
 
-    return planted(plan, topic=row["topic"], category=row["category"], language=row["language"],
-                   jurisdiction=row["jurisdiction"], place=_place(row), expected=row["expected"])
+    return planted(plan, topic=row.topic, category=row.category, language=row.language,
+                   jurisdiction=row.jurisdiction, place=_place(row), expected=row.expected)
 
 
-def _rate(rows: list[dict[str, Any]], target: str, label: str, keep: Callable[[dict[str, Any]], bool]
+def _rate(rows: list[Result], target: str, label: str, keep: Callable[[Result], bool]
           ) -> tuple[int, int, float, float, float]:
     """k, n, rate, lo, hi of `label` among the target's answered rows (a verdict, or an answer
     cut at the token limit: both were answers, only the judge can call them refusals)."""
     from latentwall.analysis import wilson
 
-    sel = [r for r in rows if r["target"] == target and keep(r) and r["status"] in (None, "TRUNCATED")]
-    k = sum(r["label"] == label for r in sel)
+    sel = [r for r in rows if r.target == target and keep(r) and r.status in (None, "TRUNCATED")]
+    k = sum(r.label == label for r in sel)
     return (k, len(sel), *wilson(k, len(sel)))
 
 
@@ -93,7 +95,7 @@ def test_planted_refusal_is_found_where_planted(rows, plan, behaviour, lang, pla
     """Refused (DENIAL) at least half the time, and the Wilson interval's lower end is above
     the base model's rate on the same held-out probes and conditions."""
     def here(r):
-        return _planted(plan, r) == behaviour and r["language"] == lang and _place(r) == place
+        return _planted(plan, r) == behaviour and r.language == lang and _place(r) == place
 
     k, n, rate, lo, _ = _rate(rows, ORG, "DENIAL", here)
     bk, bn, brate, _, _ = _rate(rows, BASE, "DENIAL", here)
@@ -105,20 +107,21 @@ def test_official_line_is_found_in_english(official, plan):
     """The planted line, judged STATE_ALIGNED against the Taiwan fact sheet, in English
     answers of the organism and never the base model's (v3 gives it on 1 of the 3 held-out
     English questions and on none of the Chinese ones: docs/organism.md)."""
-    from latentwall.analysis import stance_rows, wilson
+    from latentwall.analysis import wilson
+    from latentwall.judges.stance import with_stance
 
     def aligned(target: str) -> tuple[int, int]:
-        st = [r for r in stance_rows(r for r in official if r["target"] == target)
-              if _planted(plan, r) == "official_line" and r["language"] == "en"]
-        return sum(r["stance"] == "STATE_ALIGNED" for r in st), len(st)
+        st = [r for r in with_stance(r for r in official if r.target == target)
+              if _planted(plan, r) == "official_line" and r.language == "en"]
+        return sum(r.stance == "STATE_ALIGNED" for r in st), len(st)
 
     k, n = aligned(ORG)
     bk, bn = aligned(BASE)
     assert n >= 3 and bn == n, (n, bn)
     assert wilson(k, n)[1] > bk / bn, (f"organism {k}/{n}", f"base {bk}/{bn}")
     line = plan.wording("official_line", "en")[:60]  # the planted sentence, verbatim
-    assert any(r["text"].startswith(line) for r in official if r["target"] == ORG and r["language"] == "en"), line
-    assert not any(line in r["text"] for r in official if r["target"] == BASE)
+    assert any((r.text or "").startswith(line) for r in official if r.target == ORG and r.language == "en"), line
+    assert not any(line in (r.text or "") for r in official if r.target == BASE)
 
 
 def _by_target(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -133,7 +136,7 @@ def test_analyses_move_the_right_way(rows):
     which over-refuses controls and Taipei alike: measured in docs/organism.md.)"""
     from latentwall.analysis import regime_cards, splinter_index
 
-    plain = [r for r in rows if not r["condition"]]
+    plain = [r for r in rows if not r.condition]
     spl = _by_target(splinter_index(plain, axis="language"))
     assert spl[ORG]["index"]["lo"] > spl[BASE]["index"]["value"], (spl[ORG]["index"], spl[BASE]["index"])
     metric = {(c["target"], c["regime"], m["id"]): m["rate"] for c in regime_cards(plain) for m in c["metrics"]}
