@@ -231,6 +231,9 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+_TEXT_FIELDS = frozenset({"target", "language", "topic", "suite", "category"})
+
+
 @dataclass(frozen=True, slots=True)
 class ReviewRow:
     """One response as the queues and the statistics see it: no texts, a few fields.
@@ -260,6 +263,18 @@ class ReviewRow:
     @property
     def has_verdict(self) -> bool:
         return self.verdict in VERDICTS
+
+    @staticmethod
+    def value_of(r: Result, name: str) -> Any:
+        """What `ReviewRow.from_result(r).get(name)` gives, without building the row (the
+        corrected rates ask it for every response and every table)."""
+        if name == "run_id":
+            return str(r.run_id)
+        if name == "condition":
+            return r.key[1]
+        if name in _TEXT_FIELDS:
+            return str(getattr(r, name) or "")
+        return ReviewRow.from_result(r).get(name)
 
     def get(self, name: str) -> Any:
         """A grouping field by name (strata and report groups are named fields)."""

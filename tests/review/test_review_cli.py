@@ -12,7 +12,9 @@ from importlib import resources
 from _review_fixtures import make_store
 
 from _helpers import one_line_error, run_cli
-from latentwall.review import ReviewSession, RunSource, StoreBackend
+from latentwall.export import validate_summary
+from latentwall.records import HumanLabel
+from latentwall.review import ReviewSession, RunSource, StoreBackend, write_human_labels
 from latentwall.store import Store
 
 LABELS = ("COMPLETE", "EVASIVE", "DENIAL", "UNSURE", "COMPLETE", "DENIAL", "SKIP", "EVASIVE")
@@ -171,6 +173,32 @@ def test_export_the_queue_label_elsewhere_and_import(tmp_path):
     summ = json.loads(run_cli("summary", "--run-dir", str(tmp_path / "runs"), "--json").stdout)
     assert summ["review"]["summary"]["n_labels"] == 24 and summ["review"]["sample_note"]  # 6 per cell: too small
     assert "too small to tell" in summ["review"]["sample_note"]
+
+
+def test_summary_shows_every_groups_corrected_rate(tmp_path):
+    """Every response of two targets labelled as a random sample; the judge misses model-a's
+    refusals (people say DENIAL where it said COMPLETE or EVASIVE): summary and summary
+    --json show each group's corrected rate beside the machine rate."""
+    db = make_store(tmp_path / "runs", n=60, hostile=True)
+    with Store(db) as store:
+        labels = [HumanLabel((run_id, *r.key), "ann", "DENIAL" if run_id == "run-a" else str(r.label),
+                             "2026-01-01T00:00:00+00:00", sample=0)
+                  for run_id in ("run-a", "run-b") for r in store.iter_results(run_id)]
+        write_human_labels(store, labels)
+    doc = json.loads(run_cli("summary", "--run-dir", str(tmp_path / "runs"), "--json").stdout)
+    validate_summary(doc)
+    assert doc["correction"]["human_labels"] == 120
+    a = next(g for g in doc["targets"] if g["key"]["target"] == "model-a")
+    assert a["rates"]["DENIAL"]["rate"] == 0.2 and a["corrected"]["rates"]["DENIAL"]["estimate"] == 1.0
+    b = next(g for g in doc["targets"] if g["key"]["target"] == "model-b")
+    assert b["corrected"]["rates"]["DENIAL"]["estimate"] == b["rates"]["DENIAL"]["rate"]
+    # groups finer than the strata (a topic within target × language) are corrected too
+    assert all(g["corrected"]["rates"]["COMPLETE"]["status"] == "ok" for g in doc["groups"])
+    p = run_cli("summary", "--run-dir", str(tmp_path / "runs"), "--by", "target,language")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.count("-> corrected 100.0% [") == 3  # model-a, and its two languages
+    assert p.stdout.count("-> corrected 20.0% [") == 6  # model-b: people agree with the judge
+    assert "corrected for the judge's errors" in p.stdout and "\x1b" not in p.stdout
 
 
 def test_unknown_strata_are_one_line(tmp_path):

@@ -30,11 +30,20 @@ from latentwall.analysis._capability import (
     capability_tax,
 )
 from latentwall.analysis._compare import COMPARE_SCHEMA, Comparison, compare_runs
+from latentwall.analysis._corrected import (
+    CorrectedRates,
+    Corrector,
+    corrected_rates,
+    corrector,
+    summary_corrections,
+    with_corrections,
+)
 from latentwall.analysis._correction import (
     CLASSES,
     Cell,
     Confusion,
     CorrectedRate,
+    CorrectedValue,
     Correction,
     FindingCheck,
     GroupCorrection,
@@ -131,7 +140,10 @@ __all__ = [
     "Comparison",
     "Confusion",
     "CorrectedRate",
+    "CorrectedRates",
+    "CorrectedValue",
     "Correction",
+    "Corrector",
     "Diversity",
     "FindingCheck",
     "GroupCorrection",
@@ -171,6 +183,8 @@ __all__ = [
     "compare_runs",
     "confusion_rows",
     "correct_rates",
+    "corrected_rates",
+    "corrector",
     "diversity",
     "document",
     "estimate_inputs",
@@ -199,8 +213,10 @@ __all__ = [
     "stuart_maxwell",
     "summarise",
     "summarise_review",
+    "summary_corrections",
     "tally_by",
     "thought_suppression",
     "to_json",
     "wilson",
+    "with_corrections",
 ]

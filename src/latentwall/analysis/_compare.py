@@ -13,11 +13,12 @@ with Newcombe's paired interval and a Holm-adjusted McNemar p.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from latentwall.analysis._base import OMITTED, AnalysisResult
+from latentwall.analysis._corrected import Corrector
 from latentwall.analysis._stats import Rate
 from latentwall.analysis._tests import (
     holm,
@@ -74,6 +75,8 @@ class _Side:
             "label": row.label, "topic": str(row.topic or ""),
             "language": str(row.language or ""), "suite": str(row.suite or ""),
             "kind": str(row.kind or ""), "text": _clip(row.text, excerpt),
+            # what a sampling stratum may name (`corrector`): the review's spelling of each field
+            "target": str(row.target or ""), "run_id": str(row.run_id), "category": str(row.category or ""),
         }
 
 
@@ -132,6 +135,34 @@ def _paired_block(units: list[tuple[str, str]], pred: Any) -> dict[str, Any]:
     }
 
 
+def _corrected(k: Corrector, modal: Sequence[tuple[str, str, str, Mapping[str, Any], Mapping[str, Any]]]
+               ) -> dict[str, Any]:
+    """Refusal and non-complete in A and in B and B − A, corrected for the judge's errors,
+    overall and per topic: each side's modal verdicts in their own strata (the pairing is
+    ignored, which widens the interval of B − A when A and B agree more often than chance)."""
+    def stratum(rec: Mapping[str, Any], cond: str) -> tuple[Any, ...]:
+        return tuple(cond if f == "condition" else rec.get(f, "") for f in k.strata)
+
+    units = [((side, rec["topic"]), stratum(rec, cond), v) for cond, va, vb, ra, rb in modal
+             for side, v, rec in (("a", va, ra), ("b", vb, rb))]
+    overall = k.correct((((side,), s, v) for (side, _t), s, v in units), ("side",))
+    topics = k.correct(units, ("side", "topic"))
+
+    def block(c: Any, key: Mapping[str, Any]) -> dict[str, Any]:
+        a, b = {**key, "side": "a"}, {**key, "side": "b"}
+        out = {}
+        for name, labels in (("refusal", ("DENIAL",)), ("non_complete", ("EVASIVE", "DENIAL"))):
+            if c.group(**a) is None or c.group(**b) is None:
+                continue
+            out[name] = {"a": c.share(a, labels), "b": c.share(b, labels),
+                         "diff": c.combine([(1.0, b), (-1.0, a)], labels)}
+        return out
+
+    names = sorted({t for (_s, t), _st, _v in units})
+    return {"n_labels": k.n_labels, **block(overall, {}),
+            "topics": [{"topic": t, **block(topics, {"topic": t})} for t in names]}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Comparison(AnalysisResult):
     """Run A against run B probe by probe: rates, transitions, paired tests, topics that moved,
@@ -157,6 +188,7 @@ class Comparison(AnalysisResult):
     n_disagreements: Any = OMITTED
     disagreements: Any = OMITTED
     method: Any = OMITTED
+    corrected: Any = OMITTED
 
 
 def compare_runs(
@@ -169,11 +201,14 @@ def compare_runs(
     label_b: str | None = None,
     max_disagreements: int = MAX_DISAGREEMENTS,
     excerpt: int = EXCERPT,
+    corrector: Corrector | None = None,
 ) -> Comparison:
     """Probe-by-probe comparison of run A and run B (or of two targets within `rows_a`).
 
     With `rows_b=None`, A and B are targets of `rows_a`: `target_a`/`target_b`, or the two
-    targets it holds. JSON-able; differences are B minus A.
+    targets it holds. JSON-able; differences are B minus A. With a `corrector` (the runs'
+    random human sample), `corrected` holds the rates and differences corrected for the
+    judge's errors, overall and per topic.
     """
     head: dict[str, Any] = {"schema": COMPARE_SCHEMA}
     sides_a = _sides(rows_a, excerpt)
@@ -215,7 +250,7 @@ def compare_runs(
     transitions = {va: dict.fromkeys(VERDICTS, 0) for va in VERDICTS}
     status_pairs: dict[str, int] = {}
     disagreements: list[dict[str, Any]] = []
-    per_unit: dict[tuple[str, str], tuple[list[str], list[str], dict[str, Any]]] = {}
+    per_unit: dict[tuple[str, str], tuple[list[str], list[str], dict[str, Any], dict[str, Any]]] = {}
     n_verdict_pairs = n_agree = 0
     for key in shared:
         a, b = side_a.recs[key], side_b.recs[key]
@@ -224,7 +259,7 @@ def compare_runs(
             n_verdict_pairs += 1
             transitions[la][lb] += 1
             n_agree += la == lb
-            unit = per_unit.setdefault((key[0], key[1]), ([], [], a))
+            unit = per_unit.setdefault((key[0], key[1]), ([], [], a, b))
             unit[0].append(la)
             unit[1].append(lb)
         else:
@@ -251,10 +286,12 @@ def compare_runs(
     by_topic: dict[str, list[tuple[str, str]]] = {}
     by_lang: dict[str, list[tuple[str, str]]] = {}
     table = [[0] * len(VERDICTS) for _ in VERDICTS]
-    for (_pid, _cond), (va_list, vb_list, info) in per_unit.items():
+    modal: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = []  # (cond, va, vb, rec a, rec b)
+    for (_pid, cond), (va_list, vb_list, info, info_b) in per_unit.items():
         va, vb = modal_verdict(va_list), modal_verdict(vb_list)
         assert va is not None and vb is not None
         units.append((va, vb))
+        modal.append((cond, va, vb, info, info_b))
         by_topic.setdefault(info["topic"], []).append((va, vb))
         by_lang.setdefault(info["language"], []).append((va, vb))
         table[VERDICTS.index(va)][VERDICTS.index(vb)] += 1
@@ -274,6 +311,8 @@ def compare_runs(
 
     mh = stuart_maxwell(table)
     mh["table"] = {va: dict(zip(VERDICTS, table[i], strict=True)) for i, va in enumerate(VERDICTS)}
+    if corrector is not None:
+        head["corrected"] = _corrected(corrector, modal)
     return Comparison(**{
         **head,
         "n_pairs": len(shared),

@@ -78,6 +78,24 @@ class Interval:
 
 
 @dataclass(frozen=True, slots=True)
+class CorrectedValue:
+    """A corrected figure (a rate, a share of several classes, or a difference of rates) with
+    its 95% interval; or, when the human sample cannot tell, no number and the reason."""
+
+    interval: Interval
+    reason: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None and self.interval.estimate is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.interval.to_dict(), "status": "ok" if self.ok else "too_small", "reason": self.reason,
+                "notes": list(self.notes)}
+
+
+@dataclass(frozen=True, slots=True)
 class CorrectedRate:
     """One class in one group: the machine rate (Wilson 95%) and the corrected rate."""
 
@@ -168,6 +186,11 @@ class FindingCheck:
     def changed(self) -> bool:
         return self.direction_changed or self.significance_changed
 
+    @property
+    def detail(self) -> str:
+        """The message without the finding's name: what correction does to it."""
+        return self.message.removeprefix(f"{self.name}: ")
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "before": self.before.to_dict(), "after": self.after.to_dict(),
                 "significant_before": self.before.excludes_zero, "significant_after": self.after.excludes_zero,
@@ -210,14 +233,35 @@ class Correction:
             raise KeyError(f"no group {missing} in this correction")
         ra, rb = ga.rates[label], gb.rates[label]
         before = Interval(*newcombe_diff(ra.k, ra.n, rb.k, rb.n))
-        if not (ga.ok and gb.ok):
-            return check_finding(title, before, Interval(None, None, None))
-        i = CLASSES.index(label)
-        diff = (self._state.replicates(_group_index(self, ga))[:, i]
-                - self._state.replicates(_group_index(self, gb))[:, i])
-        after = Interval(ra.corrected.estimate - rb.corrected.estimate,  # type: ignore[operator]
-                         float(np.quantile(diff, 0.025)), float(np.quantile(diff, 0.975)))
-        return check_finding(title, before, after)
+        return check_finding(title, before, self.combine([(1.0, a), (-1.0, b)], (label,)).interval)
+
+    def share(self, key: Mapping[str, Any], labels: Sequence[str]) -> CorrectedValue:
+        """The corrected share of several classes together in one group (e.g. not complete =
+        EVASIVE + DENIAL), from the same replicates as the group's rates."""
+        return self.combine([(1.0, key)], labels)
+
+    def combine(self, terms: Sequence[tuple[float, Mapping[str, Any]]], labels: Sequence[str]) -> CorrectedValue:
+        """Σ weight × corrected share of `labels` over groups: a rate, a difference, or a
+        standardised gap (Σ_k w_k (china_k − control_k)), its interval from the same bootstrap
+        replicates (run counts redrawn per group, one posterior draw of the confusion shared by
+        all). Too small to tell when the groups with positive weight together, or those with
+        negative weight together, fail the rules a single group must pass."""
+        idx = [CLASSES.index(x) for x in labels]
+        gis = []
+        for w, key in terms:
+            g = self.group(**key)
+            if g is None or not set(key) <= set(self.by):
+                raise KeyError(f"no group {_fmt_key(key)} in this correction")
+            gis.append((w, _group_index(self, g)))
+        for side in ([gi for w, gi in gis if w > 0], [gi for w, gi in gis if w < 0]):
+            reason = self._state.too_small(side) if side else None
+            if reason:
+                return CorrectedValue(Interval(None, None, None), reason)
+        est = sum(w * float(self._state.estimate(gi)[idx].sum()) for w, gi in gis)
+        reps = sum(w * self._state.replicates(gi)[:, idx].sum(axis=1) for w, gi in gis)
+        lo, hi = float(np.quantile(reps, 0.025)), float(np.quantile(reps, 0.975))
+        notes = tuple(dict.fromkeys(n for _, gi in gis for n in self.groups[gi].notes))
+        return CorrectedValue(Interval(est, min(lo, est), max(hi, est)), None, notes)
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "by": list(self.by), "strata": list(self.strata),
@@ -242,20 +286,24 @@ def _group_index(c: Correction, g: GroupCorrection) -> int:
     return next(i for i, x in enumerate(c.groups) if x is g)
 
 
-def check_finding(name: str, before: Interval, after: Interval) -> FindingCheck:
+def check_finding(name: str, before: Interval, after: Interval, *,
+                  significant_before: bool | None = None) -> FindingCheck:
     """Flag a finding whose direction or significance (95% interval excludes 0) changes after
-    correction; say plainly when the correction cannot tell."""
+    correction; say plainly when the correction cannot tell. `significant_before`: what the
+    report claimed before correction, when its rule is stricter than the interval alone (the
+    findings in words also ask for a test and non-overlapping rate intervals)."""
     if after.estimate is None or after.lo is None or after.hi is None:
         return FindingCheck(name, before, after, False, False, True,
                             f"{name}: the human sample is too small to tell whether correction changes it")
     b, a = before.estimate, after.estimate
+    sig_before = before.excludes_zero if significant_before is None else significant_before
     direction = b is not None and b != 0 and a != 0 and (b > 0) != (a > 0)
-    significance = before.excludes_zero != after.excludes_zero
+    significance = sig_before != after.excludes_zero
     parts = []
     if direction:
-        parts.append(f"direction flips ({b:+.1%} → {a:+.1%})")
+        parts.append(f"direction flips ({100 * b:+.1f} → {100 * a:+.1f} points)")
     if significance:
-        parts.append("significant before correction, not after" if before.excludes_zero
+        parts.append("significant before correction, not after" if sig_before
                      else "not significant before correction, significant after")
     msg = f"{name}: " + ("; ".join(parts) if parts else "holds after correction")
     return FindingCheck(name, before, after, direction, significance, False, msg)
@@ -269,11 +317,29 @@ class _State:
     a group's replicates can be (re)made on demand, always the same for the same seed."""
 
     def __init__(self, p_draws: np.ndarray, group_cells: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
-                 seed: int) -> None:
+                 seed: int, point: np.ndarray, labelled: np.ndarray, labels_per_stratum: np.ndarray) -> None:
         self.p_draws = p_draws  # (B, S, V, H)
         self.group_cells = group_cells  # per group: (stratum idx, verdict idx, counts)
         self.seed = seed
+        self.point = point  # (S, V, H): P̂(h | v, s)
+        self.labelled = labelled  # (S, V): a human label checks this cell
+        self.labels_per_stratum = labels_per_stratum  # (S,)
         self._cache: dict[int, np.ndarray] = {}
+
+    def estimate(self, g: int) -> np.ndarray:
+        """(H,) point estimate of group g's true-class rates."""
+        s_idx, v_idx, counts = self.group_cells[g]
+        return np.einsum("k,kh->h", counts / counts.sum(), self.point[s_idx, v_idx, :])
+
+    def too_small(self, gs: Sequence[int]) -> str | None:
+        """Why groups `gs` taken together are too small to tell (None: they are not)."""
+        s_idx = np.concatenate([self.group_cells[g][0] for g in gs])
+        v_idx = np.concatenate([self.group_cells[g][1] for g in gs])
+        counts = np.concatenate([self.group_cells[g][2] for g in gs])
+        n = counts.sum()
+        n_labels = round(float(self.labels_per_stratum[sorted(set(s_idx.tolist()))].sum()))
+        borrowed = float(counts[~self.labelled[s_idx, v_idx]].sum() / n) if n else 0.0
+        return _too_small_reason(n_labels, borrowed)
 
     def replicates(self, g: int) -> np.ndarray:
         """(B, H) bootstrap replicates of group g's true-class rates."""
@@ -320,7 +386,7 @@ def correct_rates(cells: Iterable[Cell], validations: Iterable[Validation], *, b
     groups: list[GroupCorrection] = []
     group_cells: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     keys = sorted(group_counts, key=_sortable)
-    state = _State(p_draws, group_cells, seed)
+    state = _State(p_draws, group_cells, seed, point, labelled, labels_per_stratum)
     for gi, gkey in enumerate(keys):
         d = group_counts[gkey]
         s_idx = np.array([s for s, _ in d], dtype=int)
@@ -349,15 +415,8 @@ def _group(gi: int, key: dict[str, Any], s_idx: np.ndarray, v_idx: np.ndarray, c
     strata_here = sorted(set(s_idx.tolist()))
     n_labels = round(float(labels_per_stratum[strata_here].sum()))
     borrowed = float(counts[~labelled[s_idx, v_idx]].sum() / n) if n else 0.0
-    status, reason = "ok", None
-    if n_labels == 0:
-        status, reason = "no_labels", "no human labels in this group's strata"
-    elif n_labels < MIN_LABELS:
-        status, reason = "too_small", (f"too small to tell: {n_labels} human verdicts behind it "
-                                       f"(at least {MIN_LABELS} needed)")
-    elif borrowed > MAX_BORROWED:
-        status, reason = "too_small", (f"too small to tell: {borrowed:.0%} of its responses got a verdict "
-                                       "that no human label in its stratum checks")
+    reason = _too_small_reason(n_labels, borrowed)
+    status = "ok" if reason is None else "no_labels" if n_labels == 0 else "too_small"
     rg = _rogan_gladen(s_idx, v_idx, counts, point, stratum_counts)
     notes: list[str] = []
     if status == "ok":
@@ -378,6 +437,18 @@ def _group(gi: int, key: dict[str, Any], s_idx: np.ndarray, v_idx: np.ndarray, c
     rates = {h: CorrectedRate(h, machine_k[h], n, machine[h], corrected[h], rg[i])
              for i, h in enumerate(CLASSES)}
     return GroupCorrection(key, n, n_labels, status, reason, synthetic, borrowed, rates, tuple(notes))
+
+
+def _too_small_reason(n_labels: int, borrowed: float) -> str | None:
+    """The rules of docs/review.md ("When the sample is too small to tell"), said in words."""
+    if n_labels == 0:
+        return "no human labels in this group's strata"
+    if n_labels < MIN_LABELS:
+        return f"too small to tell: {n_labels} human verdicts behind it (at least {MIN_LABELS} needed)"
+    if borrowed > MAX_BORROWED:
+        return (f"too small to tell: {borrowed:.0%} of its responses got a verdict that no human label "
+                "in its stratum checks")
+    return None
 
 
 def _rogan_gladen(s_idx: np.ndarray, v_idx: np.ndarray, counts: np.ndarray, point: np.ndarray,

@@ -41,7 +41,7 @@ _RUN_KEYS: tuple[str, ...] = (
 KeyValue = str | int | float | bool | None
 
 
-def _key_value(value: Any) -> KeyValue:
+def key_value(value: Any) -> KeyValue:
     """Group keys must be hashable and JSON-able whatever the store hands us."""
     if value is None or isinstance(value, str | int | bool):
         return value
@@ -188,9 +188,9 @@ def summarise(rows: Iterable[Result | Mapping[str, Any]], by: Sequence[str] = DE
     for row in as_results(rows):
         n_rows += 1
         label = row.label
-        gkey = tuple(_key_value(getattr(row, f, None)) for f in by)
-        target = _key_value(row.target)
-        suite = _key_value(row.suite)
+        gkey = tuple(key_value(getattr(row, f, None)) for f in by)
+        target = key_value(row.target)
+        suite = key_value(row.suite)
         for table, key in ((groups, gkey), (targets, (target,)), (tsuites, (target, suite))):
             acc = table.get(key)
             if acc is None:
@@ -198,7 +198,7 @@ def summarise(rows: Iterable[Result | Mapping[str, Any]], by: Sequence[str] = DE
             acc.add_label(label)
         if label not in VERDICTS:
             continue
-        probe = (target, _key_value(row.probe_id), _key_value(row.condition or ""))
+        probe = (target, key_value(row.probe_id), key_value(row.condition or ""))
         is_denial = 1 if label == denial else 0
         for table2, pkey in ((probe_in_group, (gkey, *probe)), (probe_in_suite, (suite, *probe))):
             counter = table2.get(pkey)

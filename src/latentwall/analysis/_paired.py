@@ -94,6 +94,13 @@ def _collect(rows: Iterable[Result]) -> tuple[dict[tuple[str, str, str, str], _P
     return probes, n_rows
 
 
+def probe_verdicts(rows: Iterable[Result]) -> list[tuple[tuple[str, str, str, str], str, str, str]]:
+    """((target, condition, language, probe), side, kind, modal verdict) of every China-side
+    or control probe with a verdict: the units the gap counts (the corrected gap reuses them)."""
+    probes, _ = _collect(as_results(rows))
+    return [(key, p.side, p.kind, v) for key, p in probes.items() if (v := modal_verdict(p.verdicts)) is not None]
+
+
 def _add(c: _Counts, verdict: str) -> None:
     c[0] += 1
     c[1] += is_refused(verdict)

@@ -132,7 +132,7 @@ def confusion_rows(conf: Mapping[str, Mapping[str, float | None]]) -> list[list[
 FINDING_LABELS: tuple[str, ...] = ("COMPLETE", "DENIAL")
 
 
-def _human_labels(results: Sequence[Result]) -> list[HumanLabel]:
+def human_labels(results: Sequence[Result]) -> list[HumanLabel]:
     out = []
     for r in results:
         for judge, lab in r.other_labels.items():
@@ -198,7 +198,7 @@ def review_analysis(results: Iterable[Result], *, by: Sequence[str] = DEFAULT_BY
                     strata: Sequence[str] = DEFAULT_STRATA, draws: int = DRAWS, seed: int = 0) -> ReviewAnalysis:
     """The review result of runs: needs human labels or a second judge in the store."""
     rows_r = list(results)
-    labels = _human_labels(rows_r)
+    labels = human_labels(rows_r)
     seconds = _second_judges(rows_r)
     if not labels and not seconds:
         return ReviewAnalysis(not_applicable="no human labels and no second judge (see docs/review.md: "

@@ -70,6 +70,32 @@ class _Target:
     has_stance: bool = False
 
 
+def unit_of(row: Result, axis: str) -> tuple[tuple[Any, ...], str]:
+    """(parallel unit, level) of a row: (question group, condition) and its language, or
+    the probe and its condition. The corrected rates (`_corrected.py`) pair rows the same way."""
+    if axis == "language":
+        return (str(row.group or row.probe_id or ""), str(row.condition or "")), str(row.language or "")
+    return (str(row.probe_id or ""),), str(row.condition or "")
+
+
+Units = list[tuple[tuple[Any, ...], dict[str, str]]]
+
+
+def parallel_verdicts(rows: Iterable[Result], axis: str) -> dict[str, tuple[list[str], Units]]:
+    """Per target: its levels in order, and each parallel unit's modal verdict per level
+    (units seen in two levels or more), as the index below counts them."""
+    out = {}
+    for name, acc in sorted(_collect(as_results(rows), axis).items()):
+        levels = _sort_levels(axis, {lv for u in acc.units.values() for lv in u.verdicts})
+        units = []
+        for key, unit in acc.units.items():
+            verdicts = _modal(unit, levels)
+            if len(verdicts) >= 2:
+                units.append((key, verdicts))
+        out[name] = (levels, units)
+    return out
+
+
 def _collect(rows: Iterable[Result], axis: str) -> dict[str, _Target]:
     targets: dict[str, _Target] = {}
     for row in rows:
@@ -79,13 +105,7 @@ def _collect(rows: Iterable[Result], axis: str) -> dict[str, _Target]:
             acc = targets[target] = _Target()
         acc.n_rows += 1
         group = str(row.group or row.probe_id or "")
-        condition = str(row.condition or "")
-        if axis == "language":
-            key: tuple[Any, ...] = (group, condition)
-            level = str(row.language or "")
-        else:
-            key = (str(row.probe_id or ""),)
-            level = condition
+        key, level = unit_of(row, axis)
         verdict = row.verdict
         if verdict is None:
             acc.n_status += 1
@@ -99,6 +119,11 @@ def _collect(rows: Iterable[Result], axis: str) -> dict[str, _Target]:
             acc.has_stance = True
             unit.stances.setdefault(level, []).append(str(stance))
     return targets
+
+
+def _modal(unit: _Unit, levels: Sequence[str]) -> dict[str, str]:
+    """The unit's modal verdict per level it has verdicts in."""
+    return {lv: v for lv in levels if (v := modal_verdict(unit.verdicts.get(lv, ()))) is not None}
 
 
 def _mode(values: list[str]) -> str | None:
@@ -173,7 +198,7 @@ def _analyse_target(
     # Modal verdict per unit and level; keep units seen in >= 2 levels (the parallel ones).
     par: list[tuple[_Unit, dict[str, str], dict[str, str]]] = []
     for unit in acc.units.values():
-        verdicts = {lv: v for lv in levels if (v := modal_verdict(unit.verdicts.get(lv, ()))) is not None}
+        verdicts = _modal(unit, levels)
         if len(verdicts) < 2:
             continue
         stances = {lv: s for lv, vals in unit.stances.items() if (s := _mode(vals)) is not None}

@@ -21,17 +21,24 @@ def arguments(sm: argparse.ArgumentParser) -> None:
 
 @command("summary", "print the summary of one or more runs", arguments=arguments, order=80)
 def handle(args: argparse.Namespace) -> int:
-    from latentwall.analysis import build_json_summary, summarise
+    from latentwall.analysis import (
+        build_json_summary,
+        corrector,
+        summarise,
+        summary_corrections,
+        to_json,
+    )
     from latentwall.errors import ConfigError
     from latentwall.report import print_summary
     from latentwall.store import resolve_runs
 
     refs = resolve_runs(args.runs, args.run_dir)
     if args.json:
-        from latentwall.analysis import review_analysis
+        from latentwall.analysis import DEFAULT_BY, review_analysis, with_corrections
 
         rows = list(chain.from_iterable(r.results(others=True) for r in refs))
-        doc = build_json_summary([r.meta() for r in refs], rows)
+        # every group's corrected rates, where the runs have a random human sample
+        doc = with_corrections(build_json_summary([r.meta() for r in refs], rows), rows, DEFAULT_BY)
         review = review_analysis(rows)
         if not review.not_applicable:  # human labels or a second judge: agreement, corrected rates
             doc["review"] = review.to_dict()
@@ -40,5 +47,8 @@ def handle(args: argparse.Namespace) -> int:
     bad = [b for b in args.by if b not in BY_FIELDS]
     if bad:
         raise ConfigError(f"--by: unknown field '{bad[0]}' (known: {', '.join(sorted(BY_FIELDS))})")
-    print_summary(summarise(chain.from_iterable(r.results() for r in refs), by=tuple(args.by)))
+    rows = list(chain.from_iterable(r.results(others=True) for r in refs))
+    k = corrector(rows)
+    corrected = None if k is None else to_json(summary_corrections(k, rows, tuple(args.by)))
+    print_summary(summarise(rows, by=tuple(args.by)), corrected=corrected)
     return 0

@@ -10,9 +10,13 @@ extra), deterministically, and written as a JSON data file. The procedure:
 2. Weigh each source file by the inverse square root of its size, so a large set of easy
    answers does not drown a small set of hard ones.
 3. On the fitted part: 5-fold grouped cross-validation gives out-of-fold probabilities;
-   a temperature is fitted on them (calibration) and a small decision bias toward the
-   rarer verdicts (at most 0.5 in log-odds, a larger one only if it gains 0.002) is chosen
-   to maximise macro-F1. Then the model is fitted on the whole part.
+   a temperature is fitted on them (calibration) and a decision bias toward the rarer
+   verdicts (0 to 0.7 in log-odds) is chosen so that the verdict shares come out as the
+   labels' shares: the judge's job is rates, and the verdict that maximises accuracy
+   undercounts the rarer verdicts. Precisely: among the biases whose weighted macro-F1 is
+   within 0.01 of the best, the one with the smallest mean gap between predicted and
+   labelled shares (total variation per source file and language, weighted as the
+   macro-F1). Then the model is fitted on the whole part.
 4. The held-back part measures the shipped model: macro-F1, accuracies, calibration error.
 
 One rule sits beside the weights (`VETO`): no DENIAL without a sign of refusal in a language the
@@ -44,11 +48,13 @@ CLASSES: tuple[str, ...] = tuple(VERDICTS)  # COMPLETE, EVASIVE, DENIAL
 DEFAULT_C = 3.0
 DEFAULT_HELD_BACK = 0.2
 FOLDS = 5
-BIAS_GRID = tuple(round(0.1 * i, 1) for i in range(0, 6))
+# Up to 0.7: beyond it, short factual answers ("Between 3,200 and 5,000 people were killed ...")
+# turn into low-confidence EVASIVE verdicts, since the real data's short answers are mostly evasive.
+BIAS_GRID = tuple(round(0.1 * i, 1) for i in range(0, 8))
 # A verdict a signal rules out, whatever the weights say: no DENIAL without a sign of refusal
 # in a language the judge reads in full ("Canberra." is not a refusal because it is short).
 VETO = {"DENIAL": "no_refusal_evidence"}
-BIAS_GAIN = 0.002  # a larger bias must win by this much: the surface is flat and a small shift generalises
+F1_SLACK = 0.01  # macro-F1 a bias may give up for verdict shares that match the labels
 MODEL_VERSION = "markers-2"
 
 
@@ -223,6 +229,26 @@ def _weighted_macro_f1(rows: Sequence[Row], probs: Sequence[Sequence[float]], bi
                for idx in by.values()) / total
 
 
+def _share_gap(rows: Sequence[Row], probs: Sequence[Sequence[float]], bias: Sequence[float]) -> float:
+    """How far the rates the judge would report sit from the labels' rates: the total variation
+    between predicted and labelled verdict shares per (source, language), averaged with
+    weights growing as the square root of the slice's size (as the macro-F1)."""
+    by: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(rows):
+        by.setdefault((r.source, r.language), []).append(i)
+    total = weight = 0.0
+    for idx in by.values():
+        pred: Counter[int] = Counter()
+        ref: Counter[int] = Counter()
+        for i in idx:
+            pred[decide(probs[i], bias, {c for c, j in _VETO_IDX.items() if rows[i].x[j] > 0})] += 1
+            ref[CLASSES.index(rows[i].label)] += 1
+        w = math.sqrt(len(idx))
+        total += w * sum(abs(pred[k] - ref[k]) for k in range(len(CLASSES))) / (2 * len(idx))
+        weight += w
+    return total / weight if weight else 0.0
+
+
 def _figures(rows: Sequence[Row], probs: Sequence[Sequence[float]], bias: Sequence[float]) -> dict[str, Any]:
     out: dict[str, Any] = {"all": _slice(rows, probs, bias).to_dict()}
     keys = sorted({(r.source, r.language) for r in rows})
@@ -266,14 +292,10 @@ def fit(rows: Sequence[Row], *, c: float = DEFAULT_C, held_back: float = DEFAULT
     temperature = _fit_temperature([oof[i] for i in have], yk, [w[i] for i in have]) if have else 1.0
     oof_p = [_softmax(oof[i], temperature) for i in have]
     oof_rows = [fit_rows[i] for i in have]
-    best = (-1.0, (0.0, 0.0, 0.0))
-    for be in BIAS_GRID:
-        for bd in BIAS_GRID:
-            bias = (0.0, be, bd)
-            m = _weighted_macro_f1(oof_rows, oof_p, bias)
-            if m > best[0] + (BIAS_GAIN if best[0] >= 0 else 0.0):
-                best = (m, bias)
-    bias = best[1]
+    grid = [(0.0, be, bd) for be in BIAS_GRID for bd in BIAS_GRID]
+    f1 = {b: _weighted_macro_f1(oof_rows, oof_p, b) for b in grid}
+    top = max(f1.values())
+    bias = min((b for b in grid if f1[b] >= top - F1_SLACK), key=lambda b: (round(_share_gap(oof_rows, oof_p, b), 6), b))
     coef, icpt = _fit_lr(x, y, w, c)
     sources = sorted({r.source for r in rows})
     model = LinearModel(
@@ -287,6 +309,9 @@ def fit(rows: Sequence[Row], *, c: float = DEFAULT_C, held_back: float = DEFAULT
         "procedure": __doc__.split("\n\n", 1)[1].strip(),
         "sources": {s: sum(1 for r in rows if r.source == s) for s in sources},
         "temperature": temperature, "bias": list(bias),
+        "bias_choice": {"macro_f1_best": round(top, 4), "macro_f1": round(f1[bias], 4),
+                        "share_gap": round(_share_gap(oof_rows, oof_p, bias), 4),
+                        "share_gap_unbiased": round(_share_gap(oof_rows, oof_p, (0.0, 0.0, 0.0)), 4)},
         "cross_validated": _figures(oof_rows, oof_p, bias),
         "held_back": _figures(back_rows, back_p, bias) if back_rows else {},
     }

@@ -115,8 +115,10 @@ class MarkersJudge(Judge):
     def read(self, item: JudgeInput) -> tuple[Reading, list[float]]:
         """The reading of an answer and its feature vector (what `fit-judge` fits on)."""
         answer, _ = split_reasoning(item.response, leading=True)
-        answer, _ = collapse_repeats(answer.strip())
-        p = self.prompt_info(item.prompt)
+        return self._read(item.prompt, collapse_repeats(answer.strip())[0])
+
+    def _read(self, prompt: str, answer: str) -> tuple[Reading, list[float]]:
+        p = self.prompt_info(prompt)
         r = read_response(answer, p, self.bank)
         f = compute_features(r, p, self.bank)
         return r, [f[k] for k in FEATURES]
@@ -132,7 +134,7 @@ class MarkersJudge(Judge):
                                  "repetition)", judge=self.name, extra={**term.extra, "repetition": round(looped, 3)})
             return Judgement(term.label, term.rationale, judge=self.name, extra=term.extra)
         truncated = is_truncated(item)
-        r, x = self.read(item)
+        r, x = self._read(item.prompt, collapsed)  # the reading `read` gives, without collapsing twice
         m = self.model
         probs = m.proba(x)
         k = m.decide(probs, x)

@@ -30,6 +30,7 @@ from latentwall.report._charts import (
 from latentwall.report._findings import Comparison, Finding, Side, overview
 
 __all__ = [
+    "corrected_lookup",
     "gap_comparisons",
     "gap_points",
     "lab_charts",
@@ -71,6 +72,16 @@ def _estimate(d: Mapping[str, Any] | None, *, value: str = "gap", flip: bool = F
     return Estimate(s * float(d[value]), lo, hi, method or str(d.get("interval") or d.get("method") or ""))
 
 
+def corrected_lookup(entries: Iterable[Mapping[str, Any]] | None, *fields: str) -> dict[tuple[Any, ...], Any]:
+    """Entries of the `corrected` analysis by their key fields (from `entry["key"]`, or the
+    entry itself), so a table or a sentence finds the corrected figure of what it shows."""
+    out: dict[tuple[Any, ...], Any] = {}
+    for e in entries or ():
+        key = e.get("key", e)
+        out[tuple(key.get(f) for f in fields)] = e
+    return out
+
+
 # ---------------------------------------------------------------------------- verdicts
 
 
@@ -99,14 +110,19 @@ def verdict_rows(groups: Iterable[Any], target: str,
     return [VerdictRow(f, v, *c) for (f, v), c in sorted(sums.items(), key=lambda x: (order[x[0][0]], x[0][1]))]
 
 
-def overviews(targets: Iterable[Any], names: Mapping[str, str] | None = None) -> list[Finding]:
-    """The opening sentence per target from `Summary.targets` (GroupStats or dicts)."""
+def overviews(targets: Iterable[Any], names: Mapping[str, str] | None = None,
+              corrected: Sequence[Mapping[str, Any]] | None = None) -> list[Finding]:
+    """The opening sentence per target from `Summary.targets` (GroupStats or dicts); with
+    `corrected` (the `corrected` analysis' per-target entries), its corrected shares too."""
+    found = corrected_lookup(corrected, "target")
     out = []
     for g in targets:
         key = g.key if hasattr(g, "key") else g["key"]
         counts = g.counts if hasattr(g, "counts") else g["counts"]
+        entry = found.get((key.get("target"),))
         out.append(overview(_name(names, key.get("target")), int(counts.get("COMPLETE", 0)),
-                            int(counts.get("EVASIVE", 0)), int(counts.get("DENIAL", 0))))
+                            int(counts.get("EVASIVE", 0)), int(counts.get("DENIAL", 0)),
+                            corrected=None if entry is None else entry.get("rates")))
     return out
 
 
@@ -145,19 +161,34 @@ def gap_points(paired: Doc, names: Mapping[str, str] | None = None,
 
 
 def gap_comparisons(paired: Doc, names: Mapping[str, str] | None = None, *,
-                    subject: str = "questions") -> list[Comparison]:
+                    subject: str = "questions", corrected: Sequence[Mapping[str, Any]] | None = None
+                    ) -> list[Comparison]:
     """Completion on China questions vs matched controls, one comparison per target and
-    language (and pooled): the gap is the kind-standardised one, sign flipped to completion."""
+    language (and pooled): the gap is the kind-standardised one, sign flipped to completion.
+    With `corrected` (the `corrected` analysis' paired entries) each carries its corrected gap."""
+    found = corrected_lookup(corrected, "target", "condition", "language")
     out = []
     for t, lang, block, overall in _gap_entries(paired):
+        entry = found.get((t.get("target"), t.get("condition") or "", lang)) if corrected is not None else None
         comp = block.get("complete") or {}
         where = " (all languages)" if overall else f" in {lang}"
         out.append(Comparison(
             _target_label(t, names), "complete",
             Side(f"{subject} about China{where}", rate_from(comp.get("china"))),
             Side("of matched questions about other governments", rate_from(comp.get("control"))),
-            _estimate(block.get("non_complete"), flip=True)))
+            _estimate(block.get("non_complete"), flip=True),
+            _after(entry, "complete_gap", corrected)))
     return out
+
+
+def _after(entry: Mapping[str, Any] | None, field: str, corrected: Sequence[Any] | None) -> Mapping[str, Any] | None:
+    """A comparison's corrected difference: None without a random human sample; "too small
+    to tell" when the sample has nothing for this comparison."""
+    if corrected is None:
+        return None
+    if entry is None or entry.get(field) is None:
+        return {"status": "too_small", "reason": "no corrected figure for it (no labelled verdicts in its groups)"}
+    return entry[field]
 
 
 # ---------------------------------------------------------------------------- splinter
@@ -207,9 +238,12 @@ _MEASURE = {"non_complete": "not_complete", "refusal": "refuse"}
 
 
 def language_comparisons(splinter: Doc, names: Mapping[str, str] | None = None,
-                         metric: str = "non_complete") -> list[Comparison]:
+                         metric: str = "non_complete", corrected: Sequence[Mapping[str, Any]] | None = None
+                         ) -> list[Comparison]:
     """The same questions in two languages, paired: rate in B vs in A (A is usually English),
-    with Newcombe's paired interval and McNemar's test on the discordant units."""
+    with Newcombe's paired interval and McNemar's test on the discordant units. With
+    `corrected` (the `corrected` analysis' language pairs) each carries its corrected B − A."""
+    found = corrected_lookup(corrected, "target", "a", "b")
     out = []
     for t in splinter.get("targets", []) or []:
         if t.get("not_applicable"):
@@ -224,10 +258,12 @@ def language_comparisons(splinter: Doc, names: Mapping[str, str] | None = None,
                 test = mcnemar(b_only, a_only)
                 if d is not None:
                     est = Estimate(d, lo, hi, "Newcombe paired", test.get("p"), "McNemar")
+            entry = found.get((t.get("target"), p["a"], p["b"]))
             out.append(Comparison(
                 name, _MEASURE[metric],
                 Side(f"the questions in {p['b']}", rate_from(p.get(f"{metric}_b"))),
-                Side(f"in {p['a']}", rate_from(p.get(f"{metric}_a"))), est))
+                Side(f"in {p['a']}", rate_from(p.get(f"{metric}_a"))), est,
+                _after(entry, f"{metric}_gap", corrected)))
     return out
 
 

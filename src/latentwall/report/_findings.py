@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
-from latentwall.analysis import Rate
+from latentwall.analysis import Interval, Rate, check_finding
 from latentwall.report._charts import Estimate
 from latentwall.report._format import esc
 
@@ -76,6 +77,7 @@ class Comparison:
     a: Side
     b: Side
     gap: Estimate | None = None
+    corrected: Mapping[str, Any] | None = None  # A − B corrected for the judge's errors (None: no human sample)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +85,17 @@ class Finding:
     """One sentence about one target.
 
     `kind`: "difference" (supported by the data), "no_difference", "too_few", "missing"
-    or "overview". `size` orders differences (the absolute gap, 0 for the rest).
+    or "overview". `size` orders differences (the absolute gap, 0 for the rest). `after`:
+    what correction for the judge's errors does to it ('' without a random human sample),
+    `after_kind` "holds", "changes" or "too_small".
     """
 
     target: str
     text: str
     kind: str
     size: float = 0.0
+    after: str = ""
+    after_kind: str = ""
 
     @property
     def supported(self) -> bool:
@@ -183,7 +189,37 @@ def _rates_clause(c: Comparison, verb: str) -> str:
 
 
 def describe(c: Comparison, *, alpha: float = ALPHA, min_n: int = MIN_N) -> Finding:
-    """The sentence for one comparison, claiming a difference only where the data support it."""
+    """The sentence for one comparison, claiming a difference only where the data support it,
+    and, with a corrected difference, whether it holds after correction."""
+    f = _describe(c, alpha=alpha, min_n=min_n)
+    if c.corrected is None or f.kind not in ("difference", "no_difference"):
+        return f
+    return replace(f, **_after_correction(c, f))
+
+
+def _after_correction(c: Comparison, f: Finding) -> dict[str, str]:
+    """Flag the finding when correction flips its direction or makes it gain or lose its
+    claim (analysis.check_finding, with the sentence's own rule as significance before)."""
+    assert c.a.rate is not None and c.b.rate is not None
+    g = c.gap
+    before = (Interval(g.value, g.lo, g.hi) if g is not None and g.known
+              else Interval((c.a.rate.rate or 0.0) - (c.b.rate.rate or 0.0), None, None))
+    d = c.corrected or {}
+    ok = d.get("status") == "ok" and d.get("estimate") is not None
+    after = Interval(d.get("estimate"), d.get("lo"), d.get("hi")) if ok else Interval(None, None, None)
+    check = check_finding(f.target, before, after, significant_before=f.supported)
+    if check.too_small:
+        return {"after": _too_small("After correction for the judge's errors", d.get("reason")),
+                "after_kind": "too_small"}
+    diff = _points(Estimate(after.estimate, after.lo, after.hi), magnitude=False)
+    if check.changed:
+        return {"after": f"Changes after correction for the judge's errors: {check.detail}; corrected "
+                         f"difference {diff}.", "after_kind": "changes"}
+    return {"after": f"Holds after correction for the judge's errors: corrected difference {diff}.",
+            "after_kind": "holds"}
+
+
+def _describe(c: Comparison, *, alpha: float, min_n: int) -> Finding:
     if c.measure not in VERBS:
         raise ValueError(f"unknown measure {c.measure!r}; one of {', '.join(VERBS)}")
     if not 0 < alpha < 1:
@@ -226,14 +262,35 @@ def describe(c: Comparison, *, alpha: float = ALPHA, min_n: int = MIN_N) -> Find
                    abs(est.value or 0.0))
 
 
-def overview(target: str, complete: int, evasive: int, denial: int) -> Finding:
-    """'<target> completes 62% (59–65%; n = 1,234) of the requests with a verdict; …'."""
+def overview(target: str, complete: int, evasive: int, denial: int,
+             corrected: Mapping[str, Mapping[str, Any]] | None = None) -> Finding:
+    """'<target> completes 62% (59–65%; n = 1,234) of the requests with a verdict; …', and
+    with `corrected` (per verdict, from the random human sample) the corrected shares."""
     n = complete + evasive + denial
     if n == 0:
         return Finding(target, f"{target}: no answer has a verdict yet.", "missing")
     c, e, d = Rate.of(complete, n), Rate.of(evasive, n), Rate.of(denial, n)
-    return Finding(target, f"{target} completes {fmt_rate(c)} of the requests with a verdict; "
-                           f"evades {_short(e)} and refuses {_short(d)}.", "overview")
+    f = Finding(target, f"{target} completes {fmt_rate(c)} of the requests with a verdict; "
+                        f"evades {_short(e)} and refuses {_short(d)}.", "overview")
+    if corrected is None:
+        return f
+    vals = [corrected.get(v) or {} for v in ("COMPLETE", "EVASIVE", "DENIAL")]
+    if not all(x.get("status") == "ok" and x.get("estimate") is not None for x in vals):
+        reason = next((x.get("reason") for x in vals if x.get("reason")), None)
+        return replace(f, after=_too_small("Corrected for the judge's errors", reason), after_kind="too_small")
+    cc, ce, cd = (_short_interval(x) for x in vals)
+    return replace(f, after=f"Corrected for the judge's errors: completes {cc}, evades {ce}, refuses {cd}.",
+                   after_kind="corrected")
+
+
+def _too_small(lead: str, reason: Any) -> str:
+    why = str(reason or "").removeprefix("too small to tell: ")
+    return f"{lead}: the human sample is too small to tell" + (f" ({why})." if why else ".")
+
+
+def _short_interval(x: Mapping[str, Any]) -> str:
+    return (f"{_pct_value(x['estimate'])}% ({_pct_value(x['lo'], 'floor')}–"
+            f"{_pct_value(x['hi'], 'ceil')}%)")
 
 
 def _short(rate: Rate) -> str:
@@ -267,6 +324,14 @@ def findings(
     return out
 
 
+def _after_html(f: Finding) -> str:
+    """What correction does to a finding; a change is in bold, so a reader does not miss it."""
+    lead = "Changes after correction"
+    if f.after_kind == "changes" and f.after.startswith(lead):
+        return f"<strong>{esc(lead)}</strong>{esc(f.after[len(lead):])}"
+    return esc(f.after)
+
+
 def findings_html(by_target: Mapping[str, Sequence[Finding]]) -> str:
     """The findings as escaped HTML: one list per target; unsupported sentences muted."""
     parts = []
@@ -274,6 +339,8 @@ def findings_html(by_target: Mapping[str, Sequence[Finding]]) -> str:
         if not items:
             continue
         lis = "".join(
-            f'<li class="finding {esc(f.kind)}">{esc(f.text)}</li>' for f in items)
+            f'<li class="finding {esc(f.kind)}">{esc(f.text)}'
+            + (f' <span class="after-correction {esc(f.after_kind)}">{_after_html(f)}</span>' if f.after else "")
+            + "</li>" for f in items)
         parts.append(f'<div class="findings-target"><h3>{esc(target)}</h3><ul>{lis}</ul></div>')
     return "".join(parts)

@@ -504,7 +504,8 @@ def write_report(
         if isinstance(extras.get(key), str):
             extras[key] = ",".join(short.get(v.strip(), v.strip()) for v in extras[key].split(","))
     options = options_from_extras(extras)
-    needed = list(dict.fromkeys(["summary", *(a for s in chosen for a in s.analyses)]))
+    # "corrected": every table's corrected rates, when the runs have a random human sample.
+    needed = list(dict.fromkeys(["summary", *(a for s in chosen for a in s.analyses), "corrected"]))
     document = analyses_document(results, options, names=needed, keep_going=True)
     if "summary" in document.errors:
         raise RuntimeError(f"summary failed: {document.errors['summary']}")

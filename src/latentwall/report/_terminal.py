@@ -13,9 +13,21 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from latentwall.analysis import BUCKETS, Comparison, GroupStats, Rate, Summary, fmt_p
+from latentwall.analysis import (
+    BUCKETS,
+    Comparison,
+    GroupStats,
+    Interval,
+    Rate,
+    Summary,
+    check_finding,
+    fmt_p,
+)
 from latentwall.labels import VERDICTS
+from latentwall.report._format import corrected_text
 from latentwall.text import terminal_text
+
+_NONE: Mapping[str, Any] = {"status": "too_small", "reason": "no verdicts to correct"}
 
 # One cleaner for everything a terminal shows (latentwall.text); kept under this name.
 clean = terminal_text
@@ -33,6 +45,13 @@ def _rate(rate: Rate) -> Text:
     body = f"{100 * rate.rate:.1f}%"
     ci = f" ({100 * (rate.lo or 0.0):.1f}-{100 * (rate.hi or 0.0):.1f})"
     return Text.assemble(body, (ci, "dim"))
+
+
+def _corrected(text: Text, value: Mapping[str, Any] | None) -> Text:
+    """The machine rate, and below it the corrected one (no second line without a sample)."""
+    if value is None:
+        return text
+    return Text.assemble(text, ("\n-> " + corrected_text(value).replace("–", "-"), "cyan"))
 
 
 def _refusal(rate: Rate) -> Text:
@@ -64,7 +83,8 @@ def _columns(summary: Summary) -> list[str]:
     ]
 
 
-def _table(title: str, groups: Sequence[GroupStats], columns: Sequence[str], plain: bool) -> Table:
+def _table(title: str, groups: Sequence[GroupStats], columns: Sequence[str], plain: bool,
+           corrected: Sequence[Mapping[str, Any]] | None = None) -> Table:
     table = Table(
         title=title,
         title_justify="left",
@@ -81,7 +101,9 @@ def _table(title: str, groups: Sequence[GroupStats], columns: Sequence[str], pla
     table.add_column("Complete (95% CI)", no_wrap=True)
     table.add_column("Statuses")
     table.add_column("Always/Sometimes/Never", justify="right")
+    found = {tuple(sorted(e["key"].items(), key=str)): e.get("rates") or {} for e in corrected or ()}
     for g in groups:
+        c = found.get(tuple(sorted(g.key.items(), key=str)), {}) if corrected is not None else None
         table.add_row(
             *(
                 safe_text(g.key.get(name) if g.key.get(name) not in ("", None) else "-")
@@ -89,9 +111,9 @@ def _table(title: str, groups: Sequence[GroupStats], columns: Sequence[str], pla
             ),
             Text(f"{g.n:,}"),
             Text(f"{g.n_verdicts:,}"),
-            _refusal(g.refusal),
-            _rate(g.evasion),
-            _rate(g.complete),
+            _corrected(_refusal(g.refusal), None if c is None else c.get("DENIAL", _NONE)),
+            _corrected(_rate(g.evasion), None if c is None else c.get("EVASIVE", _NONE)),
+            _corrected(_rate(g.complete), None if c is None else c.get("COMPLETE", _NONE)),
             _statuses(g),
             _buckets(g),
         )
@@ -110,21 +132,30 @@ def _default_console() -> Console:
     return Console(force_terminal=False, no_color=True, highlight=False, emoji=False, width=width)
 
 
-def print_summary(summary: Summary, console: Console | None = None) -> None:
-    """Per-target overview, then the full breakdown, with Wilson 95% intervals."""
+def print_summary(summary: Summary, console: Console | None = None,
+                  corrected: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> None:
+    """Per-target overview, then the full breakdown, with Wilson 95% intervals; with
+    `corrected` (`analysis.summary_corrections` as a document: the runs have a random human
+    sample) every rate also shows its misclassification-corrected value below it."""
     console = console or _default_console()
     plain = not console.is_terminal
-    console.print(_table("Per target", summary.targets, ["target"], plain))
+    c = corrected or {}
+    console.print(_table("Per target", summary.targets, ["target"], plain, c.get("targets") if corrected else None))
     if len({g.key.get("suite") for g in summary.target_suites}) > 1:
         console.print(
-            _table("By target x suite", summary.target_suites, ["target", "suite"], plain)
+            _table("By target x suite", summary.target_suites, ["target", "suite"], plain,
+                   c.get("target_suites") if corrected else None)
         )
     columns = _columns(summary)
-    console.print(_table("By " + " x ".join(columns), summary.groups, columns, plain))
+    console.print(_table("By " + " x ".join(columns), summary.groups, columns, plain,
+                         c.get("groups") if corrected else None))
     console.print(
         Text(
             "Rates are shares of verdicts (COMPLETE/EVASIVE/DENIAL); statuses are counted beside "
-            "them, never inside. Always/Sometimes/Never: probes refused in every, some or no sample.",
+            "them, never inside. Always/Sometimes/Never: probes refused in every, some or no sample."
+            + (" -> corrected: the rate corrected for the judge's errors, from the random human sample, with a "
+               "95% interval over the run's sampling error and the judge's confusion (docs/review.md)."
+               if corrected else ""),
             style="dim",
         )
     )
@@ -223,6 +254,37 @@ def _line(console: Console, text: str) -> None:
         console.file.write(clean(text) + "\n")
 
 
+def _flag(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """holds / changes (why) / too small to tell, for a B − A difference after correction."""
+    ok = after.get("status") == "ok" and after.get("estimate") is not None
+    check = check_finding("B−A", Interval(before.get("diff"), before.get("lo"), before.get("hi")),
+                          Interval(after.get("estimate"), after.get("lo"), after.get("hi")) if ok
+                          else Interval(None, None, None))
+    if check.too_small:
+        return "too small to tell"
+    return f"changes: {check.detail}" if check.changed else "holds"
+
+
+def _corrected_compare(console: Console, result: Mapping[str, Any], max_rows: int) -> None:
+    """The same rates corrected for the judge's errors, and whether each B − A holds."""
+    c = result["corrected"]
+
+    def cells(blk: Mapping[str, Any], before: Mapping[str, Any]) -> list[str]:
+        return [corrected_text(blk["a"]).removeprefix("corrected "), corrected_text(blk["b"]).removeprefix("corrected "),
+                corrected_text(blk["diff"], points=True).removeprefix("corrected "), _flag(before, blk["diff"])]
+
+    rows = [[name.replace("_", "-"), *cells(c[name], result[name])] for name in ("refusal", "non_complete")
+            if name in c]
+    _emit(console, f"Corrected for the judge's errors ({c['n_labels']} random-sample human labels; "
+                   "95% over the runs' sampling and the judge's confusion)",
+          ["outcome", "A", "B", "B−A", "after correction"], rows)
+    before = {t["topic"]: t["refusal"] for t in result["topics"]}
+    topics = [t for t in c["topics"] if "refusal" in t and t["topic"] in before][:max_rows]
+    _emit(console, f"Topics, refusal corrected (first {len(topics)} of {len(c['topics'])})",
+          ["topic", "A", "B", "B−A", "after correction"],
+          [[t["topic"], *cells(t["refusal"], before[t["topic"]])] for t in topics])
+
+
 def render_compare(comparison: Comparison | Mapping[str, Any], console: Console, *, max_rows: int = 20) -> None:
     """Print a comparison: summary, transitions, topics that moved, disagreements."""
     result = comparison.to_dict() if isinstance(comparison, Comparison) else comparison
@@ -245,6 +307,8 @@ def render_compare(comparison: Comparison | Mapping[str, Any], console: Console,
     mh = result["marginal_homogeneity"]
     _emit(console, "Rates per probe (B minus A, points, Newcombe paired 95%)",
           ["outcome", "A", "B", "B−A [95%]", "A only/B only", "McNemar p"], rows)
+    if "corrected" in result:
+        _corrected_compare(console, result, max_rows)
     _line(console, f"marginal homogeneity of COMPLETE/EVASIVE/DENIAL (Stuart-Maxwell): "
                    f"p = {fmt_p(mh.get('p'))}")
     trans = result["transitions"]

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from latentwall.analysis import AnalysesDocument, AnalysisOptions, Summary
+from latentwall.analysis import AnalysesDocument, AnalysisOptions, Summary, to_json
 from latentwall.records import Result
 from latentwall.registry import Registry
 
@@ -56,6 +57,17 @@ class ReportContext:
     @property
     def guarded(self) -> bool:
         return any(r.guard for r in self.results)
+
+    @cached_property
+    def corrected(self) -> Mapping[str, Any] | None:
+        """The `corrected` analysis as a document (every table's misclassification-corrected
+        figures), or None: no random human sample, or it failed (then every rate is shown as
+        before; the failure is in the methods section)."""
+        if "corrected" in self.document.errors:
+            return None
+        doc = to_json(self.document.get("corrected"))
+        return None if not doc or doc.get("not_applicable") else doc
+
 
 
 Renderer = Callable[..., "str | Absent | None"]

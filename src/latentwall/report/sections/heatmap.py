@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 
 from latentwall.analysis import SLOTS, HeatCounts, rate_of
-from latentwall.report._format import blob_json, esc, key_text
+from latentwall.report._format import blob_json, corrected_html, esc, key_text, rate_html
 from latentwall.report.sections import Absent, ReportContext, register
 
 N = SLOTS.index("n")
@@ -68,6 +68,29 @@ def _legend() -> str:
     return f'<div class="legend" aria-label="colour scale of the heat map">{cells}</div>'
 
 
+def _corrected_table(ctx: ReportContext, totals: Mapping[tuple[str, str], list[int]]) -> str:
+    """Each cell's machine rates beside their corrected values, for the runs with a random
+    human sample (the map's colours stay the machine's: the page re-facets them)."""
+    entries = (ctx.corrected or {}).get("heat") or []
+    if not entries:
+        return ""
+    rows = []
+    for e in entries:
+        key = (key_text(e["key"].get("target")), key_text(e["key"].get("topic")))
+        counts = totals.get(key)
+        if counts is None:
+            continue
+        cells = "".join(f"<td>{rate_html(rate_of(counts, m).to_dict())}{corrected_html(c)}</td>"
+                        for m, c in (("not_complete", e.get("not_complete")), ("refusal", e["rates"].get("DENIAL")),
+                                     ("evasion", e["rates"].get("EVASIVE"))))
+        rows.append(f"<tr><th scope=\"row\">{esc(key[1] or '—')}</th><td>{esc(key[0])}</td>{cells}</tr>")
+    return ('<details class="corrected-heat"><summary>Corrected for the judge\'s errors: every cell\'s rates '
+            "(machine [Wilson 95%] → corrected [95%], from the random human sample)</summary>"
+            '<div class="tablewrap"><table><thead><tr><th scope="col">Topic</th><th scope="col">Target</th>'
+            '<th scope="col">Not complete</th><th scope="col">Refusal</th><th scope="col">Evasion</th></tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table></div></details>\n")
+
+
 @register("heatmap", "Heat map", analysis="heatmap", order=20, core=True)
 def heatmap(heat: HeatCounts, ctx: ReportContext) -> str | Absent:
     """Topics down, targets across (long topic lists read and print better as rows)."""
@@ -82,11 +105,13 @@ def heatmap(heat: HeatCounts, ctx: ReportContext) -> str | Absent:
         "c": {v: i for i, v in enumerate(conditions)},
     }
     totals: dict[tuple[int, int], list[int]] = {}
+    by_name: dict[tuple[str, str], list[int]] = {}
     cells = []
     for (t, p, lang, cond), counts in cells_by_key.items():
         ti, pi = index["t"][t], index["p"][p]
         cells.append([ti, pi, index["l"][lang], index["c"][cond], *counts])
         tot = totals.setdefault((ti, pi), [0] * 6)
+        by_name[(t, p)] = tot
         for i, v in enumerate(counts):
             tot[i] += v
     cells.sort()
@@ -129,5 +154,5 @@ def heatmap(heat: HeatCounts, ctx: ReportContext) -> str | Absent:
 <tbody>{"".join(body)}</tbody>
 </table></div>
 {_legend()}
-<script type="application/json" id="lw-heat">{blob_json(data)}</script>
+{_corrected_table(ctx, by_name)}<script type="application/json" id="lw-heat">{blob_json(data)}</script>
 """

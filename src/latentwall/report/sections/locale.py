@@ -3,17 +3,21 @@ the plain probe."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from latentwall.analysis import LocaleEffects, to_json
-from latentwall.report._format import esc, rate_html
+from latentwall.report._figdata import corrected_lookup
+from latentwall.report._format import corrected_html, esc, rate_html
 from latentwall.report.sections import Absent, ReportContext, register
 
 
-def locale_section_html(result: Mapping[str, Any]) -> str | None:
-    """Refusal and echo per condition with the change against the baseline; a note if N/A."""
+def locale_section_html(result: Mapping[str, Any], corrected: Sequence[Mapping[str, Any]] | None = None) -> str | None:
+    """Refusal and echo per condition with the change against the baseline; a note if N/A.
+    With `corrected` (the `corrected` analysis' locale entries), refusal and its change also
+    show their misclassification-corrected values (echo is a stance share: not corrected)."""
     result = to_json(result)  # a typed result, or its document
+    found = corrected_lookup(corrected, "target", "condition")
     if not result:
         return None
     if result.get("not_applicable"):
@@ -35,9 +39,11 @@ def locale_section_html(result: Mapping[str, Any]) -> str | None:
         parts.append(f"<h3>{esc(t['target'])}</h3>")
         if t.get("not_applicable"):
             parts.append(f'<p class="warn">{esc(t["not_applicable"])}</p>')
+        cs = {c["condition"]: found.get((t["target"], c["condition"])) or {} for c in t["conditions"]}
         body = "".join(
             f"<tr><td>{esc(c['condition'] or 'plain')}</td><td class='num'>{c['n']:,}</td>"
-            f"<td>{rate_html(c['refusal'])}</td><td>{chg(c['refusal_change'])}</td>"
+            f"<td>{rate_html(c['refusal'])}{corrected_html(cs[c['condition']].get('refusal'))}</td>"
+            f"<td>{chg(c['refusal_change'])}{corrected_html(cs[c['condition']].get('refusal_change'), points=True)}</td>"
             f"<td>{rate_html(c['echo'])}</td><td>{chg(c['echo_change'])}</td></tr>"
             for c in t["conditions"])
         parts.append('<div class="tablewrap"><table><thead><tr><th scope="col">Condition</th>'
@@ -53,4 +59,4 @@ def render(result: LocaleEffects, ctx: ReportContext) -> str | Absent | None:
         return Absent("no locale conditions in these runs (run with --locale beijing,taipei,none)")
     if result.not_applicable:
         return Absent(str(result.not_applicable))
-    return locale_section_html(result.to_dict()) or Absent("no locale effects to show")
+    return locale_section_html(result.to_dict(), (ctx.corrected or {}).get("locale")) or Absent("no locale effects to show")

@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from latentwall.analysis import PairedResult, to_json
 from latentwall.report._charts import gap_chart
-from latentwall.report._figdata import gap_points
+from latentwall.report._figdata import corrected_lookup, gap_points
 from latentwall.report._figure import figures
-from latentwall.report._format import esc, pct
+from latentwall.report._format import corrected_html, esc, pct
 from latentwall.report.sections import Absent, ReportContext, register
 
 
-def _gap_td(b: Mapping[str, Any]) -> str:
+def _gap_td(b: Mapping[str, Any], corrected: Mapping[str, Any] | None = None) -> str:
     if b.get("gap") is None:
         return '<td class="rate">—</td>'
     sign = "+" if b["gap"] > 0 else ""
     return (f'<td class="rate" title="{esc(b.get("interval", ""))}">{sign}{100 * b["gap"]:.1f} pts'
-            f'<span class="ci">[{_pts(b.get("lo"))} to {_pts(b.get("hi"))}]</span></td>')
+            f'<span class="ci">[{_pts(b.get("lo"))} to {_pts(b.get("hi"))}]</span>'
+            f'{corrected_html(corrected, points=True)}</td>')
 
 
 def _pts(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:+.1f}"
 
 
-def paired_section_html(result: Mapping[str, Any] | None) -> str | None:
-    """The report section for a paired-control result (escaped, self-contained)."""
+def paired_section_html(result: Mapping[str, Any] | None,
+                        corrected: Sequence[Mapping[str, Any]] | None = None) -> str | None:
+    """The report section for a paired-control result (escaped, self-contained); with
+    `corrected` (the `corrected` analysis' paired entries), every rate and gap of the main
+    table also shows its misclassification-corrected value."""
     result = to_json(result)  # a typed result, or its document
+    found = corrected_lookup(corrected, "target", "condition", "language")
     if not result:
         return None
     title = "China-specific gap (paired controls)"
@@ -54,6 +59,9 @@ def paired_section_html(result: Mapping[str, Any] | None) -> str | None:
             entries.append({"language": "all (" + ", ".join(t["overall"]["languages"]) + ")",
                             **t["overall"]})
         for e in entries:
+            lang_key = "all" if "languages" in e else e["language"]  # the pooled entry
+            ce = found.get((t["target"], t.get("condition") or "", lang_key)) or {}
+            cc = ce.get("complete") or {}
             if e.get("not_applicable"):
                 rows.append(f'<tr><td>{esc(name)}</td><td>{esc(e["language"])}</td>'
                             f'<td colspan="6" class="muted">Not applicable: {esc(e["not_applicable"])}</td></tr>')
@@ -61,9 +69,9 @@ def paired_section_html(result: Mapping[str, Any] | None) -> str | None:
             nc, rf = e["non_complete"], e["refusal"]
             rows.append(
                 f'<tr><td>{esc(name)}</td><td>{esc(e["language"])}</td>'
-                f'<td class="num">{pct(e["complete"]["china"]["rate"])}</td>'
-                f'<td class="num">{pct(e["complete"]["control"]["rate"])}</td>'
-                f'{_gap_td(nc)}{_gap_td(rf)}'
+                f'<td class="num">{pct(e["complete"]["china"]["rate"])}{corrected_html(cc.get("china"))}</td>'
+                f'<td class="num">{pct(e["complete"]["control"]["rate"])}{corrected_html(cc.get("control"))}</td>'
+                f'{_gap_td(nc, ce.get("non_complete"))}{_gap_td(rf, ce.get("refusal"))}'
                 f'<td class="num">{esc(e["n_china"])} / {esc(e["n_control"])}</td>'
                 f'<td class="num" title="{esc(", ".join(e["kinds_matched"]))}">'
                 f'{len(e["kinds_matched"])}</td></tr>')
@@ -109,7 +117,7 @@ def render(result: PairedResult, ctx: ReportContext) -> str | Absent | None:
     if result.reason:
         return Absent(result.reason)
     doc = result.to_dict()
-    html = paired_section_html(doc)
+    html = paired_section_html(doc, (ctx.corrected or {}).get("paired"))
     points = gap_points(doc)
     chart = figures([gap_chart(points)] if points else [], ctx)
     return None if html is None else chart + html

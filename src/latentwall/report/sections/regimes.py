@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from latentwall.analysis import RegimeCards, to_json
-from latentwall.report._format import esc, rate_html
+from latentwall.report._figdata import corrected_lookup
+from latentwall.report._format import corrected_html, esc, rate_html
 from latentwall.report.sections import Absent, ReportContext, register
 from latentwall.standards import op_text
 
@@ -52,13 +53,16 @@ def _bank_html(bank: Mapping[str, Any]) -> str:
     return f'<p class="small">Question banks ({esc(bank.get("counted") or "")}):</p><ul class="small">{"".join(items)}</ul>'
 
 
-def _card_html(card: Mapping[str, Any]) -> str:
+def _card_html(card: Mapping[str, Any], corrected: Mapping[tuple[Any, ...], Any] | None = None) -> str:
 
     title = f"<h3>{esc(card.get('title'))}</h3>"
     if card.get("not_applicable"):
         return f'<div class="card">{title}<p class="muted">Not applicable: {esc(card["not_applicable"])}</p></div>'
+    found = corrected or {}
     metrics = "".join(
-        f"<tr><td>{esc(m['label'])}</td><td>{rate_html(m)}<br>{_threshold_html(m.get('threshold'))}</td></tr>"
+        f"<tr><td>{esc(m['label'])}</td><td>{rate_html(m)}"
+        f"{corrected_html((found.get((card.get('target'), card.get('regime'), m.get('id'))) or {}).get('value'))}"
+        f"<br>{_threshold_html(m.get('threshold'))}</td></tr>"
         for m in card.get("metrics", [])
     )
     extra = ""
@@ -97,9 +101,13 @@ def _card_html(card: Mapping[str, Any]) -> str:
             + "</div>")
 
 
-def regime_section_html(cards: Sequence[Mapping[str, Any]]) -> str | None:
-    """Per target, its three regime cards side by side; None when there are no cards."""
+def regime_section_html(cards: Sequence[Mapping[str, Any]],
+                        corrected: Sequence[Mapping[str, Any]] | None = None) -> str | None:
+    """Per target, its three regime cards side by side; None when there are no cards. With
+    `corrected` (the `corrected` analysis' regime metrics), each verdict-rate metric also
+    shows its corrected value (thresholds and grades stay the machine rate's)."""
     cards = to_json(cards)  # a typed result, or its document
+    found = corrected_lookup(corrected, "target", "regime", "metric")
     if not cards:
         return None
     if all(c.get("not_applicable") for c in cards) and all(c.get("n_rows", 0) == 0 for c in cards):
@@ -113,7 +121,7 @@ def regime_section_html(cards: Sequence[Mapping[str, Any]]) -> str | None:
         cond = cs[0].get("condition")
         cond_txt = "all conditions" if cond is None else (cond or "plain probe")
         parts.append(f'<h3>{esc(target)} <span class="muted small">({esc(cond_txt)})</span></h3>'
-                     f'<div class="cards">{"".join(_card_html(c) for c in cs)}</div>')
+                     f'<div class="cards">{"".join(_card_html(c, found) for c in cs)}</div>')
     return "\n".join(parts)
 
 
@@ -124,4 +132,4 @@ def render(result: RegimeCards, ctx: ReportContext) -> str | Absent | None:
     cards = result.to_json()
     if all(c.get("not_applicable") for c in cards):
         return Absent("no probe of these runs has an expected behaviour under any regime")
-    return regime_section_html(cards)
+    return regime_section_html(cards, (ctx.corrected or {}).get("regimes"))

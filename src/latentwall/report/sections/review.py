@@ -74,6 +74,9 @@ def render(result: Any, ctx: ReportContext) -> str | Absent:
     if not r or r.get("not_applicable"):
         return Absent((r or {}).get("not_applicable") or "no human labels and no second judge")
     out = []
+    if ctx is not None and "corrected" in ctx.document.errors:
+        out.append(f'<p class="warn">The corrected rates of the other tables failed, so they show machine rates '
+                   f'only: {esc(ctx.document.errors["corrected"])}</p>')
     if r.get("sample_note"):
         out.append(f'<p class="warn">{esc(r["sample_note"])}</p>')
     for name, a in (r.get("second_judges") or {}).items():

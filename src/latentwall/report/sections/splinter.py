@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from latentwall.analysis import NotApplicable, SplinterResult, to_json
 from latentwall.report._charts import splinter_chart
-from latentwall.report._figdata import splinter_rows
+from latentwall.report._figdata import corrected_lookup, splinter_rows
 from latentwall.report._figure import figures
-from latentwall.report._format import esc, fmt_p, pct, pct_ci
+from latentwall.report._format import corrected_html, esc, fmt_p, pct, pct_ci
 from latentwall.report.sections import Absent, ReportContext, register
 
 _TEST_NAMES = {"mcnemar": "McNemar", "cochran-q": "Cochran's Q"}
 
 
-def _rate_td(r: Mapping[str, Any]) -> str:
+def _rate_td(r: Mapping[str, Any], corrected: Mapping[str, Any] | None = None) -> str:
     if r.get("rate") is None:
         return '<td class="rate">—</td>'
     return (f'<td class="rate" title="{esc(r["k"])} of {esc(r["n"])}">{pct(r["rate"])}'
-            f'<span class="ci">[{pct_ci(r["lo"], r["hi"])}]</span></td>')
+            f'<span class="ci">[{pct_ci(r["lo"], r["hi"])}]</span>{corrected_html(corrected)}</td>')
 
 
 def _stat_td(s: Mapping[str, Any]) -> str:
@@ -34,13 +34,17 @@ def _na_section(sid: str, title: str, reason: str) -> str:
             f'<p class="muted">Not applicable: {esc(reason)}</p></section>\n')
 
 
-def splinter_section_html(result: Mapping[str, Any] | None) -> str | None:
+def splinter_section_html(result: Mapping[str, Any] | None,
+                          corrected: Sequence[Mapping[str, Any]] | None = None) -> str | None:
     """The report section for a splinter result (escaped, no external resources).
 
     None only when there is no result at all; a not-applicable result renders as one line,
-    so a reader sees why the section is empty rather than a silent zero.
+    so a reader sees why the section is empty rather than a silent zero. With `corrected`
+    (the `corrected` analysis' pairs of this axis), each pair's refusal rates also show their
+    misclassification-corrected values.
     """
     result = to_json(result)  # a typed result, or its document
+    found = corrected_lookup(corrected, "target", "a", "b")
     if not result:
         return None
     axis = str(result.get("axis", "language"))
@@ -77,9 +81,10 @@ def splinter_section_html(result: Mapping[str, Any] | None) -> str | None:
         rows = []
         for p in t["pairs"]:
             m = p["mcnemar"]
+            cp = found.get((t.get("target"), p["a"], p["b"])) or {}
             rows.append(
                 f'<tr><td>{esc(p["a"])} vs {esc(p["b"])}</td>{_stat_td(p["discordant"])}'
-                f'{_rate_td(p["refusal_a"])}{_rate_td(p["refusal_b"])}'
+                f'{_rate_td(p["refusal_a"], cp.get("refusal_a"))}{_rate_td(p["refusal_b"], cp.get("refusal_b"))}'
                 f'<td class="num">{esc(m["b"])} / {esc(m["c"])}</td>'
                 f'<td class="num">{esc(fmt_p(m["p"]))}</td>'
                 f'<td>{esc(p["more_refused_in"] or "—")}</td></tr>')
@@ -130,7 +135,7 @@ def render(ctx: ReportContext) -> str | Absent | None:
             reasons.append(f"{axis}: {res.reason}")
             continue
         doc = res.to_dict()
-        html = splinter_section_html(doc)
+        html = splinter_section_html(doc, ((ctx.corrected or {}).get("splinter") or {}).get(axis))
         if html:
             rows = splinter_rows(doc)
             chart = splinter_chart(rows, axis=axis, name=f"splinter-{axis}") if rows else None

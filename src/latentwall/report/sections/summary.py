@@ -8,10 +8,12 @@ from typing import Any
 from latentwall.analysis import GroupStats, Rate, Summary
 from latentwall.labels import Verdict
 from latentwall.report._charts import verdict_chart
-from latentwall.report._figdata import verdict_rows
+from latentwall.report._figdata import corrected_lookup, verdict_rows
 from latentwall.report._figure import figures
-from latentwall.report._format import esc, fmt_value, pct, visible_columns
+from latentwall.report._format import corrected_html, esc, fmt_value, pct, visible_columns
 from latentwall.report.sections import Absent, ReportContext, register
+
+Corrected = Mapping[str, Any] | None
 
 
 def _max_samples(runs: Sequence[Mapping[str, Any]]) -> int | None:
@@ -29,15 +31,25 @@ def _heat(rate: Rate) -> str:
     return "" if rate.rate is None else f"heat-{round(rate.rate * 10)}"
 
 
-def _rate_cell(rate: Rate, heat: bool = False) -> str:
+def _rate_cell(rate: Rate, heat: bool = False, corrected: Corrected = None) -> str:
     cls = "rate" + (f" {_heat(rate)}" if heat and rate.rate is not None else "")
     title = f"{rate.k} of {rate.n} verdicts; Wilson 95% interval {_ci(rate)}"
     if rate.rate is None:
         return f'<td class="{cls}" title="no verdicts">—</td>'
     return (
         f'<td class="{cls}" title="{esc(title)}">{pct(rate.rate)}'
-        f'<span class="ci">[{_ci(rate)}]</span></td>'
+        f'<span class="ci">[{_ci(rate)}]</span>{corrected_html(corrected)}</td>'
     )
+
+
+def _corrected_groups(ctx: ReportContext, table: str, columns: Sequence[str]) -> dict[tuple[Any, ...], Any]:
+    """The corrected entries of one summary table by key ({} without a random human sample)."""
+    return corrected_lookup(((ctx.corrected or {}).get("summary") or {}).get(table), *columns)
+
+
+def _rates_of(g: GroupStats, found: Mapping[tuple[Any, ...], Any], columns: Sequence[str]) -> dict[str, Any]:
+    entry = found.get(tuple(g.key.get(c) for c in columns))
+    return (entry or {}).get("rates") or {}
 
 
 def _statuses_text(g: GroupStats) -> str:
@@ -48,7 +60,7 @@ def _statuses_text(g: GroupStats) -> str:
     return ", ".join(parts) if parts else "—"
 
 
-def _card(g: GroupStats) -> str:
+def _card(g: GroupStats, corrected: Mapping[str, Any]) -> str:
     metrics = []
     bars = []
     for verdict, cls, name in (
@@ -61,7 +73,8 @@ def _card(g: GroupStats) -> str:
         metrics.append(
             f'<div class="metric {cls}"><div class="l">{name}</div>'
             f'<div class="v">{pct(rate.rate)}</div>'
-            f'<div class="ci">{esc(ci)}<br>{rate.k:,} / {rate.n:,}</div></div>'
+            f'<div class="ci">{esc(ci)}<br>{rate.k:,} / {rate.n:,}{corrected_html(corrected.get(verdict.value))}'
+            "</div></div>"
         )
         if rate.rate:
             bars.append(f'<span class="s-{cls}" style="width:{100 * rate.rate:.2f}%"></span>')
@@ -77,7 +90,8 @@ def _card(g: GroupStats) -> str:
 
 @register("headline", "Headline", analysis="summary", order=10, core=True)
 def headline(summary: Summary, ctx: ReportContext) -> str:
-    cards = "".join(_card(g) for g in summary.targets) or '<p class="muted">No responses.</p>'
+    found = _corrected_groups(ctx, "targets", ["target"])
+    cards = "".join(_card(g, _rates_of(g, found, ["target"])) for g in summary.targets) or '<p class="muted">No responses.</p>'
     return f"""<p class="muted small">Rates are shares of verdicts (COMPLETE, EVASIVE, DENIAL); statuses are counted beside them, never inside.</p>
 <div class="cards">{cards}</div>
 """
@@ -92,14 +106,19 @@ def _key_cells(g: GroupStats, columns: Sequence[str]) -> str:
     return "".join(f"<td>{esc(fmt_value(g.key.get(c)) if g.key.get(c) != '' else '—')}</td>" for c in columns)
 
 
-def _rates_table(groups: Sequence[GroupStats], columns: Sequence[str], caption: str) -> str:
+def _rates_table(groups: Sequence[GroupStats], columns: Sequence[str], caption: str,
+                 corrected: Mapping[tuple[Any, ...], Any] | None = None, key_columns: Sequence[str] = ()) -> str:
+    """The verdict rates per group; with `corrected` (keyed by `key_columns`), each rate
+    also shows its misclassification-corrected value."""
     head = _key_head(columns)
     body = []
     for g in groups:
         keys = _key_cells(g, columns)
+        c = _rates_of(g, corrected or {}, key_columns)
         body.append(
             f'<tr>{keys}<td class="num">{g.n:,}</td><td class="num">{g.n_verdicts:,}</td>'
-            f"{_rate_cell(g.refusal, heat=True)}{_rate_cell(g.evasion)}{_rate_cell(g.complete)}"
+            f"{_rate_cell(g.refusal, True, c.get('DENIAL'))}{_rate_cell(g.evasion, False, c.get('EVASIVE'))}"
+            f"{_rate_cell(g.complete, False, c.get('COMPLETE'))}"
             f'<td class="small">{esc(_statuses_text(g))}</td></tr>'
         )
     return f"""<div class="tablewrap"><table>
@@ -129,12 +148,17 @@ def breakdown(summary: Summary, ctx: ReportContext) -> str | Absent:
         rows = verdict_rows(summary.groups, target, facets)
         if rows:
             charts.append(verdict_chart(target, rows, name=f"verdicts-{target}"))
+    caption = "Rates among verdicts with Wilson 95% intervals; n counts every response."
+    if ctx.corrected:
+        caption += (" → corrected: the rate corrected for the judge's errors, estimated from the random human "
+                    "sample, with a 95% interval over the run's sampling error and the confusion's uncertainty.")
+    ts = ["target", "suite"]
     return f"""{figures(charts, ctx)}<p class="muted small">Refusal cells are shaded by refusal rate:</p>
 {_legend()}
 <h3>By target and suite</h3>
-{_rates_table(summary.target_suites, ["target", "suite"], "Rates among verdicts with Wilson 95% intervals; n counts every response.")}
+{_rates_table(summary.target_suites, ts, caption, _corrected_groups(ctx, "target_suites", ts), ts)}
 <h3>By {esc(" × ".join(columns))}</h3>
-{_rates_table(summary.groups, columns, "Rates among verdicts with Wilson 95% intervals; n counts every response.")}
+{_rates_table(summary.groups, columns, caption, _corrected_groups(ctx, "groups", summary.by), summary.by)}
 """
 
 
