@@ -1,4 +1,4 @@
-# Two commands matter: `make demo` (default audit of the embedded model → report.html)
+# Two commands matter: `make demo` (the embedded model and the censorship organism → report.html)
 # and `make test`. Everything else is a convenience.
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 
 JUDGE_DEV ?= ../shared/judge-dev
 
-.PHONY: install demo test lint bench clean refit-judge
+.PHONY: install demo test test-rebuild lint bench clean refit-judge
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +23,26 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-demo: install
-	$(BIN)/latentwall run -t builtin -s starter --report report.html
-	@echo "open report.html"
+# The demo audits the embedded model and the censorship organism (the same model with a
+# LoRA adapter that plants known censorship, docs/organism.md) side by side, with and
+# without a Beijing locale, on the 28-probe demo suite. A repetition penalty and a short
+# token limit keep the 135M model from looping to the limit.
+DEMO_RUNS := latentwall-runs/demo
+DEMO_RUN := -s demo --locale beijing --max-tokens 48 -O repetition_penalty=1.3 --run-dir $(DEMO_RUNS)
 
+demo: install
+	$(BIN)/latentwall run -t builtin $(DEMO_RUN)
+	$(BIN)/latentwall run -t builtin:organism $(DEMO_RUN)
+	$(BIN)/latentwall report --run-dir $(DEMO_RUNS) -o report.html
+	@echo "open report.html  (white-box side: $(BIN)/latentwall lab demo -o lab-report.html)"
+
+# Every test but the organism rebuild (marker `rebuild`: it retrains the adapter, tens of
+# minutes on 2 cores); `make test-rebuild` runs that one.
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not rebuild"
+
+test-rebuild: install
+	$(BIN)/pytest -q -m rebuild
 
 lint: install
 	$(BIN)/ruff check src tests bench
@@ -36,6 +50,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/generation.py
+	$(BIN)/python bench/organism.py
 
 # Refit the offline judge's weights on the development data (docs/judge.md says what they are).
 refit-judge: install
@@ -45,4 +60,4 @@ refit-judge: install
 	  --features-out tests/fixtures/judge/dev_features.csv.gz --report docs/judge-fit.json
 
 clean:
-	rm -rf $(VENV) latentwall-runs report.html .pytest_cache
+	rm -rf $(VENV) latentwall-runs report.html lab-report.html .pytest_cache

@@ -67,6 +67,7 @@ def test_lab_all_writes_json_and_html(tiny_ckpts, tmp_path: Path):
     out, page = tmp_path / "lab.json", tmp_path / "lab.html"
     r = lab_cli("all", "-m", f"hf:{tiny_ckpts[0]}", "--n", "8", "--lang", "en,zh-Hans", "--threads", "1",
                 "--max-new-tokens", "4", "--n-perm", "20", "--cache", str(tmp_path / "cache"),
+                "--positions", "-2,-1,gen",  # as documented; argparse used to take it for an option
                 "-o", str(out), "--html", str(page))
     assert r.returncode == 0, r.stderr[-2000:]
     res = json.loads(out.read_text(encoding="utf-8"))
@@ -76,7 +77,13 @@ def test_lab_all_writes_json_and_html(tiny_ckpts, tmp_path: Path):
     assert [r["ablate"] for r in res["geometry"]["cross_ablation"]["rows"]] == ["none", "harm/en", "political/en"]
     assert {"will refuse"} <= set(res["probes"])
     t = res["tamper"]["categories"]["harm/en"]
-    assert t["kl_rank1"] >= 0 and 0 <= t["ease"] <= 1
+    assert t["kl_rank1"] >= 0
+    # a random model refuses nothing: no guardrail, so no ease score (not a fake "53% removed")
+    assert t["guardrail"] is (t["ease"] is not None)
+    assert t["ease"] is None or 0 <= t["ease"] <= 1
+    assert res["config"]["positions"] == ["-2", "-1", "gen"]
+    sel = res["directions"]["harm/en"]["selected"]
+    assert {c["position"] for c in sel["candidates"]} <= {"-2", "-1", "gen"}
     html = page.read_text(encoding="utf-8")
     assert html.count("<svg") >= 6 and "<script" not in html
     assert list((tmp_path / "cache").glob("*.acts.npy"))
@@ -92,6 +99,7 @@ def test_lab_lineage_cli(tiny_ckpts, tmp_path: Path):
     assert r.returncode == 0, r.stderr[-2000:]
     ln = json.loads(out.read_text())["lineage"]
     assert ln["weights"]["verdict"] == "unrelated" and ln["first_token_kl"] > 0
+    assert "where: layers 0-3; modules" in r.stdout, r.stdout  # the CLI says where the change sits
     assert ln["behaviour"]
     r = lab_cli("lineage", "-a", f"hf:{a}", "-b", f"hf:{a}", "--no-behaviour", "--threads", "1",
                 "-o", str(out))
@@ -101,7 +109,7 @@ def test_lab_lineage_cli(tiny_ckpts, tmp_path: Path):
 @pytest.mark.model
 def test_lab_crawl_cli_on_hf(tiny_ckpts, tmp_path: Path):
     out = tmp_path / "crawl.json"
-    r = lab_cli("crawl", "-m", f"hf:{tiny_ckpts[0]}", "--seed", "tiananmen", "--lang", "en,zh-Hans",
+    r = lab_cli("crawl", "-m", f"hf:{tiny_ckpts[0]}", "--seed", "tiananmen", "--seed", "zh-Hans=天安门", "--lang", "en,zh-Hans",
                 "--depth", "1", "--breadth", "2", "--max-new-tokens", "4", "-o", str(out),
                 "--html", str(tmp_path / "c.html"))
     assert r.returncode == 0, r.stderr[-2000:]
@@ -114,3 +122,9 @@ def test_lab_errors_are_one_line():
     r = lab_cli("directions", "-m", "openai:m@http://127.0.0.1:9", "-o", os.devnull)
     assert r.returncode == 1
     assert r.stderr.startswith("latentwall: error:") and r.stderr.count("\n") == 1
+
+
+def test_lab_organism_show():
+    r = lab_cli("organism", "show")
+    assert r.returncode == 0, r.stderr
+    assert "language splinter" in r.stdout and "抱歉" in r.stdout and "Shipped adapter: sha256" in r.stdout

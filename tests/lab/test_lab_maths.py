@@ -157,10 +157,37 @@ def test_diff_means_recovers_planted_direction_and_selection(lm):
     grid = candidate_grid(lm.n_layers, ["-1", "gen"])
     assert max(layer for _, layer in grid) < 0.8 * lm.n_layers  # last 20% excluded
     seqs = [lm.encode(p) for p in PROMPTS]
-    sel = select_direction(lm, d, ["-1", "gen"], seqs[:3], seqs[3:], [5, 6], grid=grid)
+    from latentwall.lab._ablation import refusal_openings
+
+    sel = select_direction(lm, d, ["-1", "gen"], seqs[:3], seqs[3:], refusal_openings(lm), grid=grid)
     assert {c.layer for c in sel.candidates} == {layer for _, layer in grid}
     assert all(c.kl is not None and c.kl >= -1e-9 for c in sel.candidates)
     assert abs(np.linalg.norm(sel.direction) - 1) < 1e-9
+
+
+def test_refusal_score_is_the_probability_of_whole_phrases(lm):
+    """The score adds up P(answer opens with phrase) token by token: checked against full
+    teacher-forced forwards of every phrase, and "I" alone is not a refusal opening."""
+    from latentwall.lab._ablation import forward_refusal, refusal_openings
+    from latentwall.lab._activations import logits_last
+
+    op = refusal_openings(lm)
+    tok = lm.tokenizer
+    assert (tok.convert_tokens_to_ids("I"),) not in op.paths  # "I" opens answers too
+    assert (tok.convert_tokens_to_ids("Sorry"),) in op.paths
+    assert any(len(p) > 1 for p in op.paths)  # "I cannot": a two-token path
+    seqs = [lm.encode(p) for p in PROMPTS]
+    first, scores = forward_refusal(lm, seqs, op, batch_size=4)
+    torch.testing.assert_close(first, logits_last(lm, seqs))
+    for seq, score in zip(seqs, scores, strict=True):
+        p_total = 0.0
+        for path in op.paths:
+            lp = 0.0
+            for k, t in enumerate(path):
+                logits = logits_last(lm, [list(seq) + list(path[:k])])[0].double()
+                lp += float(torch.log_softmax(logits, -1)[t])
+            p_total += np.exp(lp)
+        assert score == pytest.approx(np.log(p_total) - np.log1p(-p_total), abs=1e-6)
 
 
 def test_cosine_null():

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from _helpers import cli_env, popen_cli, run_cli, use_suites
-from latentwall.runner import RunConfig, run_audit
+from latentwall.runner import RunConfig, run_audit, run_audit_async
 from latentwall.store import Store, StoreError
-from latentwall.targets import GenParams
+from latentwall.targets import GenParams, make_target
 from latentwall.testing import FakeOpenAIServer
 
 
@@ -59,6 +59,36 @@ def test_same_config_resumes_and_cache_is_shared(suites, tmp_path):
         fresh = run_audit(_config(srv, tmp_path / "runs", fresh=True))
         assert fresh.run_id != first.run_id and fresh.cached == 0 and fresh.new == 30
         assert srv.request_count == 60
+
+
+def test_runs_share_a_target_the_caller_built_and_closes(suites, tmp_path):
+    """A built target given to the runner serves several runs (one model load for all) and
+    is left open: the caller who made it closes it."""
+    import asyncio
+
+    closes: list[str] = []
+
+    async def audits(srv: FakeOpenAIServer) -> list[Any]:
+        target = make_target(f"openai:fake@{srv.base_url}")
+        real_close = target.close
+
+        async def close() -> None:
+            closes.append("closed")
+            await real_close()
+
+        target.close = close  # type: ignore[method-assign]
+        outs = [await run_audit_async(_config(srv, tmp_path / "runs", limit=n), target=target) for n in (10, 25)]
+        assert closes == []  # neither run closed it
+        await target.close()
+        return outs
+
+    with FakeOpenAIServer() as srv:
+        first, second = asyncio.run(audits(srv))
+        assert first.status == second.status == "finished"
+        assert (first.new, second.new, second.cached) == (10, 15, 10) and srv.request_count == 25
+    assert closes == ["closed"]
+    with Store.open(tmp_path / "runs") as store:
+        assert store.get_run(first.run_id)["target"] == f"openai:fake@{srv.base_url}"
 
 
 def test_errors_are_statuses_and_rerun_retries_them(suites, tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 import time
 from pathlib import Path
@@ -33,13 +34,21 @@ def _common(p: argparse.ArgumentParser, model: bool = True) -> None:
     p.add_argument("--max-new-tokens", type=int, default=48, help="tokens generated per judged answer")
 
 
+# "-2,-1,gen" looks like an option to argparse (it starts with '-' and is no plain
+# negative number), so `--positions -2,-1,gen` failed; position lists count as values.
+_POSITION_LIST = re.compile(r"^-\d+([.,].*)?$")
+
+
 def _study(p: argparse.ArgumentParser) -> None:
+    p._negative_number_matcher = _POSITION_LIST  # type: ignore[attr-defined]
     _common(p)
     p.add_argument("--harm-suite", default=None, help="harmful prompts (default hazards, else starter)")
     p.add_argument("--harmless-suite", default=None, help="harmless prompts (default lookalikes, else controls, starter)")
     p.add_argument("--political-suite", default=None, help="sensitive prompts (default china, else starter)")
     p.add_argument("--control-suite", default=None, help="matched controls (default controls, else lookalikes, starter)")
     p.add_argument("--capability-suite", default=None, help="capability probes (default capability, if present)")
+    p.add_argument("--political-topics", type=_csv, default=None,
+                   help="only these topics of the political suite, e.g. tiananmen-1989,xinjiang-camps")
     p.add_argument("--lang", type=_csv, default=["en"], help="languages, e.g. en,zh-Hans (default en)")
     p.add_argument("--n", type=int, default=32, help="prompts per set and language (default 32)")
     p.add_argument("--layer-stride", type=int, default=1, help="evaluate every Nth layer as a candidate")
@@ -80,7 +89,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     cr = sub.add_parser("crawl", help="forbidden-topic crawler from seed topics")
     cr.add_argument("-m", "--model", default="builtin",
                     help="builtin | hf:PATH | openai:MODEL@URL (needs prefill support)")
-    cr.add_argument("--seed", dest="seeds", action="append", required=True, help="seed topic (repeatable)")
+    cr.add_argument("--seed", dest="seeds", action="append", required=True,
+                    help="seed topic (repeatable); LANG=TEXT pins it to one language, an untagged seed goes "
+                         "to the languages of its script (seeds are never translated)")
     cr.add_argument("--lang", type=_csv, default=["en"], help="en, zh-Hans, zh-Hant (comma-separated)")
     cr.add_argument("--depth", type=int, default=2)
     cr.add_argument("--breadth", type=int, default=5, help="new topics taken per expansion")
@@ -91,14 +102,24 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     cr.add_argument("--batch-size", type=int, default=8)
     cr.add_argument("-o", "--output", default="lab-crawl.json")
     cr.add_argument("--html", default=None)
-    de = sub.add_parser("demo", help="small end-to-end lab run on the embedded model -> HTML page")
-    de.add_argument("-m", "--model", default="builtin")
+    de = sub.add_parser("demo", help="small end-to-end lab run on the censorship organism -> HTML page")
+    de.add_argument("-m", "--model", default="builtin:organism",
+                    help="builtin:organism (default: planted censorship, a known answer) or builtin")
     de.add_argument("-o", "--output", default="lab-report.html")
     de.add_argument("--json", default=None, help="also write the result JSON")
     de.add_argument("--threads", type=int, default=None)
     de.add_argument("--n", type=int, default=12, help="prompts per set and language (default 12)")
     de.add_argument("--cache", default=None)
     de.add_argument("--no-cache", action="store_true")
+    org = sub.add_parser("organism", help="the censorship organism: build its adapter, show what it plants")
+    org_sub = org.add_subparsers(dest="organism_command", metavar="ACTION")
+    ob = org_sub.add_parser("build", help="train the organism's LoRA adapter (deterministic; about 35 minutes on 2 cores)")
+    ob.add_argument("-o", "--output", default="organism-adapter",
+                    help="folder for adapter_config.json, adapter_model.safetensors and manifest.json "
+                         "(the shipped copy lives in src/latentwall/lab/data/organism)")
+    ob.add_argument("--plan", default=None, help="plan YAML (default: the shipped plan.yaml)")
+    org_sub.add_parser("show", help="what the organism plants, in which wording, and the shipped adapter's manifest")
+    org.set_defaults(organism_parser=org)
     lab.set_defaults(lab_parser=lab, handler=run)
     return lab
 
@@ -118,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
                               "install the models extra: pip install 'latentwall[models]'") from None
     handler = {"directions": _cmd_study, "geometry": _cmd_study, "probes": _cmd_study,
                "tamper": _cmd_study, "all": _cmd_study, "lineage": _cmd_lineage,
-               "crawl": _cmd_crawl, "demo": _cmd_demo}[cmd]
+               "crawl": _cmd_crawl, "demo": _cmd_demo, "organism": _cmd_organism}[cmd]
     return handler(args)
 
 
@@ -154,7 +175,8 @@ def _cmd_study(args: argparse.Namespace) -> int:
                     select_langs=args.select_lang, behaviour_labels=not args.expected_labels,
                     suites={"harm": args.harm_suite, "harmless": args.harmless_suite,
                             "political": args.political_suite, "control": args.control_suite,
-                            "capability": args.capability_suite})
+                            "capability": args.capability_suite},
+                    topics={"political": args.political_topics})
     lab = Lab(lm, cfg)
     cmd = args.lab_command
     sections: dict[str, Any] = {"directions": lab.directions()}
@@ -186,7 +208,10 @@ def _cmd_lineage(args: argparse.Namespace) -> int:
                         max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
     result = new_result(None, model={"name": a.name, "spec": args.a}, lineage=ln)
     _write(result, args.output, args.html)
-    print(f"verdict: {ln['weights']['verdict']} ({ln['weights']['why']})")
+    w = ln["weights"]
+    print(f"verdict: {w['verdict']} ({w['why']})")
+    if w["verdict"] != "identical":
+        print(f"where: {w['where']['text']} ({w['changed_tensors']} of {w['tensors']} tensors changed)")
     return 0
 
 
@@ -209,7 +234,9 @@ def _cmd_crawl(args: argparse.Namespace) -> int:
     result = new_result(None, model={"name": target.label, "spec": args.model}, crawl=res)
     _write(result, args.output, args.html)
     refused = [n for n in res["nodes"] if n["refusal"]["k"]]
-    print(f"{len(res['nodes'])} topics, {len(refused)} refused at least once, "
+    for w in res.get("warnings", []):
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"{len(res['nodes'])} topics to depth {res['max_depth_reached']}, {len(refused)} refused at least once, "
           f"{len(res['refused_unlisted'])} refused and in no suite")
     return 0
 
@@ -222,4 +249,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                       log=lambda m: print(m, file=sys.stderr))
     _write(result, args.json, args.output)
     print(f"demo finished in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return 0
+
+
+def _cmd_organism(args: argparse.Namespace) -> int:
+    action = getattr(args, "organism_command", None)
+    if not action:
+        args.organism_parser.print_help()
+        return 2
+    from latentwall.lab._organism import build, describe
+
+    if action == "show":
+        print(describe())
+        return 0
+    try:
+        import peft  # noqa: F401
+    except ImportError:
+        raise LatentwallError("building the organism needs peft; install the models extra: "
+                              "pip install 'latentwall[models]'") from None
+    manifest = build(args.output, plan_path=args.plan, log=lambda m: print(m, file=sys.stderr))
+    print(f"organism adapter in {args.output}: sha256 {manifest['adapter_sha256'][:16]}, "
+          f"{manifest['steps']} steps, loss {manifest['loss_first10']} -> {manifest['loss_last10']}, "
+          f"{manifest['build_s']:.0f} s")
     return 0

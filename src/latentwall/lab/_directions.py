@@ -13,30 +13,38 @@ mean(acts_pos) - mean(acts_neg). The best candidate is chosen as in Arditi et al
 
 Candidates in the last 20% of layers or with KL > 0.1 are excluded, as are those whose
 steering does not raise the refusal score above the unsteered baseline; the lowest
-bypass score wins. When nothing survives (tiny models barely refuse), the steering rule
-and then the KL rule are relaxed in that order and the result says so.
+bypass score wins, and when a judge is at hand the best few are re-ranked by the judged
+refusal of the validation prompts under ablation. When nothing survives, the steering
+rule and then the KL rule (up to KL_HARD) are relaxed and the result says so. Two rules
+are never relaxed: ablation must lower the refusal score below the un-ablated baseline,
+and KL must stay under KL_HARD (a candidate that breaks the model "removes" refusal by
+removing answers). If no candidate passes them, `mediates` is False and the least
+damaging candidate is reported, flagged, instead of the most destructive one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from latentwall.lab._ablation import (
+    RefusalOpenings,
     ablation,
     addition,
+    forward_refusal,
     kl_first_token,
     orthonormal,
-    refusal_scores_from_logits,
+    refusal_scores,
 )
-from latentwall.lab._activations import ActivationSet, logits_last
+from latentwall.lab._activations import ActivationSet
 from latentwall.lab._model import LabModel
 
 MAX_LAYER_FRAC = 0.8
 KL_MAX = 0.1
+KL_HARD = 1.0  # beyond this the "ablated" model is broken, whatever its refusal score
 
 
 def diff_means(pos: ActivationSet, neg: ActivationSet) -> np.ndarray:
@@ -57,10 +65,11 @@ class Candidate:
     bypass: float | None = None
     steer: float | None = None
     kl: float | None = None
+    judged: float | None = None  # judged refusal of positive validation prompts, ablated
 
     def to_dict(self) -> dict[str, Any]:
         return {"position": self.position, "layer": self.layer, "norm": self.norm,
-                "bypass": self.bypass, "steer": self.steer, "kl": self.kl}
+                "bypass": self.bypass, "steer": self.steer, "kl": self.kl, "judged": self.judged}
 
 
 @dataclass
@@ -75,6 +84,7 @@ class Selection:
     baseline: dict[str, float]
     relaxed: list[str] = field(default_factory=list)
     ranked: list[Candidate] = field(default_factory=list)
+    mediates: bool = True  # False: no candidate lowered refusal within KL_HARD
 
     def top_k(self, diffs: np.ndarray, positions: Sequence[str], k: int) -> np.ndarray:
         """Orthonormal basis of the k best-ranked candidate directions (the rank-k ablation)."""
@@ -86,6 +96,7 @@ class Selection:
                      if c.layer == self.layer and c.position == self.position), None)
         return {"position": self.position, "layer": self.layer,
                 "norm": float(np.linalg.norm(self.raw)), "relaxed": self.relaxed,
+                "mediates": self.mediates,
                 "baseline": self.baseline, "scores": best.to_dict() if best else None,
                 "candidates": [c.to_dict() for c in self.candidates]}
 
@@ -101,13 +112,20 @@ def candidate_grid(n_layers: int, positions: Sequence[str], *, layer_stride: int
 
 def select_direction(lm: LabModel, diffs: np.ndarray, positions: Sequence[str],
                      pos_val: Sequence[Sequence[int]], neg_val: Sequence[Sequence[int]],
-                     tok_ids: Sequence[int], *, grid: Sequence[tuple[str, int]],
-                     kl_max: float = KL_MAX, batch_size: int = 8) -> Selection:
-    """Score every candidate in `grid` on the validation prompts and pick one (module doc)."""
+                     openings: RefusalOpenings, *, grid: Sequence[tuple[str, int]],
+                     kl_max: float = KL_MAX, batch_size: int = 8,
+                     confirm: Callable[[np.ndarray | None], float] | None = None,
+                     confirm_k: int = 3) -> Selection:
+    """Score every candidate in `grid` on the validation prompts and pick one (module doc).
+
+    `confirm(dirs)`, when given, is the judged refusal rate of the positive validation
+    prompts with `dirs` ablated (None: no ablation); the best `confirm_k` candidates by
+    score are re-ranked by it, so the chosen direction is one whose ablation removes
+    refusals the judge sees, not just refusal-shaped first tokens.
+    """
     seqs = list(pos_val) + list(neg_val)
     n_pos = len(pos_val)
-    base_logits = logits_last(lm, seqs, batch_size)
-    base = refusal_scores_from_logits(base_logits, tok_ids)
+    base_logits, base = forward_refusal(lm, seqs, openings, batch_size)
     baseline = {"positive_score": float(base[:n_pos].mean()),
                 "negative_score": float(base[n_pos:].mean())}
     neg_base_logits = base_logits[n_pos:]
@@ -117,35 +135,55 @@ def select_direction(lm: LabModel, diffs: np.ndarray, positions: Sequence[str],
         c = Candidate(p, layer, float(np.linalg.norm(raw)))
         if c.norm > 0:
             with ablation(lm, unit(raw)[None, :]):
-                abl = logits_last(lm, seqs, batch_size)
-            c.bypass = float(refusal_scores_from_logits(abl[:n_pos], tok_ids).mean())
-            c.kl = float(kl_first_token(neg_base_logits, abl[n_pos:]).mean())
+                abl_logits, abl = forward_refusal(lm, seqs, openings, batch_size)
+            c.bypass = float(abl[:n_pos].mean())
+            c.kl = float(kl_first_token(neg_base_logits, abl_logits[n_pos:]).mean())
             with addition(lm, raw, layer):
-                st = logits_last(lm, neg_val, batch_size)
-            c.steer = float(refusal_scores_from_logits(st, tok_ids).mean())
+                c.steer = float(refusal_scores(lm, neg_val, openings, batch_size).mean())
         cands.append(c)
     scored = [c for c in cands if c.bypass is not None]
-    rules = [("steering", lambda c: c.steer > baseline["negative_score"]),
-             ("kl", lambda c: c.kl <= kl_max)]
+    # Ablation must lower the refusal score and must not wreck the model (KL_HARD) under
+    # every relaxation: a candidate that fails either is no refusal direction at all.
+    def lowers(c: Candidate) -> bool:
+        return c.bypass < baseline["positive_score"]
+
+    stages = [([], lambda c: c.steer > baseline["negative_score"] and c.kl <= kl_max and lowers(c)),
+              (["steering"], lambda c: c.kl <= kl_max and lowers(c)),
+              (["steering", "kl"], lambda c: c.kl <= KL_HARD and lowers(c))]
     relaxed: list[str] = []
     pool: list[Candidate] = []
-    for drop in range(len(rules) + 1):
-        active = rules[drop:]
-        pool = [c for c in scored if all(rule(c) for _, rule in active)]
+    for relax, rule in stages:
+        pool = [c for c in scored if rule(c)]
         if pool:
+            relaxed = relax
             break
-        relaxed.append(rules[drop][0] if drop < len(rules) else "all")
+    mediates = bool(pool)
     if not pool:
-        pool = scored or cands
+        # Nothing lowers refusal within the KL bound: report the least damaging candidate,
+        # flagged, rather than the one that breaks the model most.
+        relaxed = ["steering", "kl", "bypass"]
+        pool = sorted(scored or cands, key=lambda c: c.kl if c.kl is not None else np.inf)[:1]
+
     def order(c: Candidate) -> tuple[float, float]:
         return (c.bypass if c.bypass is not None else np.inf, c.kl or 0.0)
 
     ranked = sorted(pool, key=order)
+    judged_base = None
+    if confirm is not None and mediates:
+        judged_base = confirm(None)
+        if judged_base > 0:
+            for c in ranked[:confirm_k]:
+                c.judged = confirm(unit(diffs[positions.index(c.position), c.layer])[None, :])
+            top = sorted(ranked[:confirm_k], key=lambda c: (c.judged, *order(c)))
+            ranked = top + ranked[confirm_k:]
     best = ranked[0]
     # top-k draws on the surviving pool first, then on the other scored candidates
-    ranked += sorted((c for c in scored if c not in ranked), key=order)
+    ranked += sorted((c for c in scored if c not in ranked and lowers(c) and (c.kl or 0) <= KL_HARD), key=order)
     raw = diffs[positions.index(best.position), best.layer]
-    return Selection(best.position, best.layer, unit(raw), raw, cands, baseline, relaxed, ranked)
+    if judged_base is not None:
+        baseline["positive_judged"] = judged_base
+    return Selection(best.position, best.layer, unit(raw), raw, cands, baseline, relaxed, ranked,
+                     mediates=mediates)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

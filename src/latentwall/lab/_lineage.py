@@ -24,6 +24,9 @@ from latentwall.errors import ConfigError
 WRITER_RE = re.compile(r"(o_proj|down_proj|out_proj|c_proj|dense_4h_to_h|fc2|\.w2|embed_tokens|wte)")
 EMBED_RE = re.compile(r"(embed_tokens|wte)")
 RANK1_SHARE = 0.9
+LOW_RANK_MAX = 32     # a delta this low in rank, and below LOW_RANK_FRAC of the matrix size,
+LOW_RANK_FRAC = 0.1   # is an adapter-style edit rather than fine-tuning of the whole matrix
+_LAYER = re.compile(r"\.(\d+)\.")
 RELATED_COS = 0.5
 ZERO_REL = 1e-7
 
@@ -105,6 +108,8 @@ def weight_diff(model_a: Any, model_b: Any, *, seed: int = 0) -> dict[str, Any]:
             row["effective_rank"] = effective_rank(sv)
             row["null_effective_rank"] = _null_effective_rank(tuple(a.shape), rng, null_cache)
             row["top1_share"] = float(energy[0] / energy.sum()) if energy.sum() > 0 else 0.0
+            cum = np.cumsum(energy) / energy.sum() if energy.sum() > 0 else np.ones(1)
+            row["rank99"] = int(np.searchsorted(cum, 0.99) + 1)  # components holding 99% of the change
             row["_vec"] = vec
         rows.append(row)
     return _verdict(rows)
@@ -116,6 +121,8 @@ def _verdict(rows: list[dict[str, Any]]) -> dict[str, Any]:
     med_cos = float(np.median([r["cosine"] for r in mats])) if mats else 0.0
     null_hi = float(np.max(np.abs([r["null_cosine"] for r in mats]))) if mats else 0.0
     rank1 = [r for r in changed if r.get("top1_share", 0.0) >= RANK1_SHARE]
+    low_rank = [r for r in changed if "rank99" in r
+                and r["rank99"] <= min(LOW_RANK_MAX, LOW_RANK_FRAC * min(r["shape"]))]
     writers_r1 = [r for r in rank1 if r["writer"] and r.get("_vec") is not None]
     shared = None
     if len(writers_r1) >= 2:
@@ -137,15 +144,47 @@ def _verdict(rows: list[dict[str, Any]]) -> dict[str, Any]:
     elif rank1 and len(rank1) >= 0.5 * len(changed):
         verdict = "low-rank edit"
         why = f"{len(rank1)} of {len(changed)} changed tensors have rank-1 deltas, not all on residual writers"
+    elif low_rank and len(low_rank) == len(changed):
+        r = max(x["rank99"] for x in low_rank)
+        verdict = "low-rank fork"
+        why = (f"related weights (median cosine {med_cos:.3f}); every one of the {len(changed)} changed "
+               f"tensors is a low-rank delta (99% of each change in at most {r} components): "
+               "the signature of a merged LoRA-style adapter")
     else:
         verdict = "fine-tuned fork"
         why = (f"related weights (median cosine {med_cos:.3f} vs null {null_hi:.3f}) "
                f"with dense changes in {len(changed)} tensors")
     for r in rows:
         r.pop("_vec", None)
-    return {"verdict": verdict, "why": why, "median_cosine": med_cos, "null_cosine_max": null_hi,
+    return {"verdict": verdict, "why": why, "where": where_changed(changed), "median_cosine": med_cos, "null_cosine_max": null_hi,
             "changed_tensors": len(changed), "tensors": len(rows), "rank1_tensors": len(rank1),
             "rank1_writers": len(writers_r1), "shared_direction_cos": shared, "per_tensor": rows}
+
+
+def where_changed(changed: list[dict[str, Any]]) -> dict[str, Any]:
+    """Which layers and which kinds of module the changed tensors belong to."""
+    layers: set[int] = set()
+    modules: set[str] = set()
+    other: list[str] = []
+    for r in changed:
+        m = _LAYER.search(r["name"])
+        kind = r["name"].rsplit(".", 2)[-2] if r["name"].endswith((".weight", ".bias")) else r["name"]
+        if m:
+            layers.add(int(m.group(1)))
+            modules.add(kind)
+        else:
+            other.append(r["name"])
+    ls = sorted(layers)
+    spans: list[str] = []
+    for x in ls:
+        if spans and int(spans[-1].split("-")[-1]) == x - 1:
+            spans[-1] = f"{spans[-1].split('-')[0]}-{x}"
+        else:
+            spans.append(str(x))
+    text = (f"layers {', '.join(spans)}; modules {', '.join(sorted(modules))}" if ls else "no decoder layer")
+    if other:
+        text += f"; also {', '.join(other[:4])}" + (" …" if len(other) > 4 else "")
+    return {"layers": ls, "modules": sorted(modules), "other": other, "text": text}
 
 
 def layer_summary(diff: dict[str, Any], n_layers: int) -> list[dict[str, Any]]:

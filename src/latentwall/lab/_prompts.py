@@ -61,16 +61,18 @@ def _h(s: str) -> int:
     return int(hashlib.sha256(s.encode("utf-8")).hexdigest()[:8], 16)
 
 
-def load_role(role: str, lang: str, n: int | None, suites: Sequence[str] | None = None
-              ) -> tuple[list[LabPrompt], str]:
-    """Up to n prompts for a role in one language, and the suite they came from."""
+def load_role(role: str, lang: str, n: int | None, suites: Sequence[str] | None = None,
+              topics: Sequence[str] | None = None) -> tuple[list[LabPrompt], str]:
+    """Up to n prompts for a role in one language (optionally only some topics), and the
+    suite they came from."""
     chain = list(suites) if suites else list(ROLES[role])
     tried = []
     for name in chain:
         try:
             suite = get_suite(name)
             probes = [p for p in suite.iter_probes()
-                      if language_matches(p.language, [lang]) and role_filter(role, p)]
+                      if language_matches(p.language, [lang]) and role_filter(role, p)
+                      and (not topics or p.topic in topics)]
         except ConfigError:
             tried.append(f"{name} (absent)")
             continue
@@ -79,7 +81,7 @@ def load_role(role: str, lang: str, n: int | None, suites: Sequence[str] | None 
             probes.sort(key=lambda p: (_h(p.group), p.id))
             out = [LabPrompt.of(p) for p in probes[:n] if n is None or n > 0]
             return out, name
-        tried.append(f"{name} (no {role} probes in {lang})")
+        tried.append(f"{name} (no {role} probes in {lang}" + (f" on {', '.join(topics)})" if topics else ")"))
     raise LatentwallError(f"no {role} prompts in {lang}: tried {', '.join(tried) or 'nothing'}")
 
 

@@ -277,7 +277,8 @@ def _tamper_html(res: dict[str, Any]) -> str:
     for cat, t in tp.get("categories", {}).items():
         rows.append([cat, _rate(t["base"].get("judged")), _rate(t["rank1"].get("judged")),
                      _rate(t["topk"].get("judged")), t["base"].get("score"), t["rank1"].get("score"),
-                     t.get("kl_rank1"), t.get("kl_topk"), t.get("capability_change"), t.get("ease")])
+                     t.get("kl_rank1"), t.get("kl_topk"), t.get("capability_change"),
+                     t.get("ease") if t.get("ease") is not None else "no guardrail"])
     return ('<h3>Tamper resistance: how cheaply each guardrail comes off</h3>'
             '<p>Refusal on held-out probes before and after ablating the category\'s own direction '
             '(rank 1) and its top-k subspace; KL(base‖ablated) on harmless prompts; change in '
@@ -307,6 +308,7 @@ def _lineage_html(res: dict[str, Any]) -> str:
     rows = [["first-token KL (fixed prompts)", ln.get("first_token_kl")],
             ["median matrix cosine", w["median_cosine"]], ["null cosine (max)", w["null_cosine_max"]],
             ["changed tensors", f'{w["changed_tensors"]} of {w["tensors"]}'],
+            ["where", (w.get("where") or {}).get("text", "–")],
             ["rank-1 deltas (on residual writers)", f'{w["rank1_tensors"]} ({w["rank1_writers"]})'],
             ["shared direction |cos|", w.get("shared_direction_cos")]]
     out.append(_table(["measure", "value"], rows))
@@ -332,16 +334,58 @@ def _crawl_html(res: dict[str, Any]) -> str:
         rows.append([n["lang"], n["depth"], " ← ".join(path), _rate(n["refusal"]),
                      n["evasive"], "yes" if n["listed"] else "no"])
     unl = cr.get("refused_unlisted") or []
+    warn = "".join(f"<li>{esc(w)}</li>" for w in cr.get("warnings") or [])
     return ('<h3>Forbidden-topic crawl</h3>'
-            f'<p>Seeds: {esc(", ".join(cr["seeds"]))}; languages: {esc(", ".join(cr["langs"]))}. '
+            f'<p>Seeds: {esc(_seeds(cr["seeds"]))}; languages: {esc(", ".join(cr["langs"]))}. '
             f'Refused topics no suite lists: {esc(", ".join(unl)) if unl else "none"}.</p>'
+            + (f'<ul class="lab-warn">{warn}</ul>' if warn else "")
             + _table(["lang", "depth", "topic ← parent …", "refused", "evasive", "in a suite"], rows))
+
+
+def _seeds(seeds: Any) -> str:
+    if isinstance(seeds, dict):
+        return "; ".join(f"{lang}: {', '.join(v)}" for lang, v in seeds.items())
+    return ", ".join(seeds)
+
+
+def _findings_html(res: dict[str, Any]) -> str:
+    """The first screen: what was found, one line per section, before the figures."""
+    items: list[str] = []
+    for cat, t in ((res.get("tamper") or {}).get("categories") or {}).items():
+        base, r1 = t["base"]["judged"], t["rank1"]["judged"]
+        if t.get("ease") is None:
+            items.append(f"<b>{esc(cat)}</b>: no guardrail — refused {base['denial']} of {base['n']} "
+                         "test prompts without any ablation")
+        else:
+            items.append(f"<b>{esc(cat)}</b>: refused {base['denial']}/{base['n']}; with its direction "
+                         f"ablated {r1['denial']}/{r1['n']} (KL {_num(t['kl_rank1'])} on harmless "
+                         f"prompts); ease {_num(t['ease'], 2)}")
+    for mech in (res.get("geometry") or {}).get("political_vs_harm") or []:
+        items.append(f"<b>political vs harm ({esc(mech['lang'])})</b>: {esc(mech['verdict'])} — "
+                     f"{esc(mech['why'])}; cosine of the selected directions {_num(mech['cosine_selected'], 2)}")
+    ln = res.get("lineage")
+    if ln:
+        w = ln["weights"]
+        items.append(f"<b>lineage</b>: {esc(w['verdict'])}" + (
+            f" — {esc(w['where']['text'])}" if w.get("where") and w["verdict"] != "identical" else ""))
+    cr = res.get("crawl")
+    if cr:
+        refused = [n["topic"] for n in cr["nodes"] if n["refusal"]["k"]]
+        items.append(f"<b>crawl</b> from {esc(_seeds(cr['seeds']))}: {len(cr['nodes'])} topics to depth "
+                     f"{int(cr.get('max_depth_reached', 0))}; refused: "
+                     f"{esc(', '.join(refused)) if refused else 'none'}")
+    if not items:
+        return ""
+    return '<div class="lab-findings"><h3>Findings</h3><ul>' + "".join(
+        f"<li>{x}</li>" for x in items) + "</ul></div>"
 
 
 STYLE = (".lab-row{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}"
          ".lab-table{border-collapse:collapse;font-size:12px;margin:8px 0}"
          ".lab-table td,.lab-table th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
-         ".lab-fig{font-family:sans-serif;background:#fff}")
+         ".lab-fig{font-family:sans-serif;background:#fff}"
+         ".lab-findings{background:#f6f8fa;border:1px solid #ccc;padding:4px 12px;margin:8px 0}"
+         ".lab-warn{color:#8a4b00}")
 
 
 def lab_sections_html(result: dict[str, Any]) -> str:
@@ -351,7 +395,7 @@ def lab_sections_html(result: dict[str, Any]) -> str:
             f'{esc(model.get("name", "?"))}</h2><p><small>{esc(model.get("spec", ""))} · '
             f'{int(model.get("n_layers") or 0)} layers · d={int(model.get("d_model") or 0)} · '
             f'{esc(result.get("schema", SCHEMA))}</small></p>')
-    body = "".join(f(result) for f in (_directions_html, _geometry_html, _probes_html,
+    body = "".join(f(result) for f in (_findings_html, _directions_html, _geometry_html, _probes_html,
                                         _tamper_html, _lineage_html, _crawl_html))
     notes = result.get("notes") or []
     tail = ("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>") if notes else ""

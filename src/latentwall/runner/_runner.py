@@ -185,10 +185,16 @@ def _chunks(it: Iterator[Probe], n: int) -> Iterator[list[Probe]]:
 
 
 class Runner:
-    def __init__(self, config: RunConfig, progress: ProgressSink | None = None) -> None:
+    """One run of `config`. `target`, when given, is an already-built target for
+    `config.target` (made with the same options): several runs then share one loaded model,
+    and the caller, who made it, closes it."""
+
+    def __init__(self, config: RunConfig, progress: ProgressSink | None = None,
+                 target: Target | None = None) -> None:
         config.validate()
         self.config = config
         self.progress = progress or NullProgress()
+        self._given_target = target
         self.run_id = config.run_id() if not config.fresh else f"{config.run_id()}-{int(time.time())}"
         self._stop = asyncio.Event()
         self._signal: int | None = None
@@ -246,10 +252,12 @@ class Runner:
                 await target.start()
             except BaseException:
                 self.progress.stop()
-                for part in (target, judge):
-                    if part is not None:
-                        with contextlib.suppress(Exception):
-                            await part.close()
+                with contextlib.suppress(Exception):
+                    if target is not None:
+                        await self._release(target)
+                with contextlib.suppress(Exception):
+                    if judge is not None:
+                        await judge.close()
                 self._undo_set_up(store, previous)
                 raise
             try:
@@ -282,7 +290,7 @@ class Runner:
             store.update_run(self.run_id, status="finished")
             outcome.counts = store.counts(self.run_id)
             return None, None, outcome
-        target = make_target(cfg.target, **cfg.target_options)
+        target = self._given_target or make_target(cfg.target, **cfg.target_options)
         if cfg.guard:
             from latentwall.guards import wrap_target
 
@@ -294,6 +302,13 @@ class Runner:
                 f"'{target.kind}' does not support"
             )
         return target, make_judge(cfg.judge), outcome
+
+    async def _release(self, target: Target) -> None:
+        """Close what this run made: its target, or only the guard around a given target."""
+        if self._given_target is None:
+            await target.close()
+        elif target is not self._given_target:
+            await target.guard.close()  # type: ignore[attr-defined]  # the GuardedTarget made here
 
     def _undo_set_up(self, store: Store, previous: dict[str, Any] | None) -> None:
         """A new run that never started is removed; a resumed one gets its status back."""
@@ -312,7 +327,7 @@ class Runner:
             outcome.pipeline_s = time.monotonic() - t_pipe
         finally:
             self.progress.stop()
-            await target.close()
+            await self._release(target)
             await judge.close()
 
     def request_stop(self, signum: int | None = None) -> None:
@@ -501,8 +516,10 @@ def plan_run(config: RunConfig) -> dict[str, Any]:
     }
 
 
-async def run_audit_async(config: RunConfig, progress: ProgressSink | None = None) -> RunOutcome:
-    runner = Runner(config, progress)
+async def run_audit_async(config: RunConfig, progress: ProgressSink | None = None,
+                          target: Target | None = None) -> RunOutcome:
+    """`run_audit` inside a running event loop; `target` as in `Runner`."""
+    runner = Runner(config, progress, target)
     loop = asyncio.get_running_loop()
     installed = []
     for sig in STOP_SIGNALS:

@@ -3,6 +3,8 @@
 Each kind lives in one private module that registers itself with `@register_target`.
 """
 
+from latentwall.targets._adapter import CONFIG_NAME as ADAPTER_CONFIG
+from latentwall.targets._adapter import WEIGHTS_NAME as ADAPTER_WEIGHTS
 from latentwall.targets._base import (
     TARGETS,
     GenParams,
@@ -28,6 +30,8 @@ from latentwall.targets._reasoning import split_reasoning, think_opened
 from latentwall.targets._replay import ReplayTarget, normalise_prompt
 
 __all__ = [
+    "ADAPTER_CONFIG",
+    "ADAPTER_WEIGHTS",
     "LLAMACPP_HINT",
     "MAX_CONCURRENCY",
     "TARGETS",

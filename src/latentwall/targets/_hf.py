@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from latentwall.errors import ConfigError, TargetError
+from latentwall.targets._adapter import Adapter, merge_adapter, resolve_adapter
 from latentwall.targets._base import Request, Response, Target, register_target
 from latentwall.targets._local import (
     MODELS_EXTRA_HINT,
@@ -132,6 +133,29 @@ def _gguf_parse_once() -> Iterator[None]:
         readers.clear()
 
 
+class _RepetitionPenalty:
+    """CTRL-style penalty on tokens this row has already generated (not the prompt, not EOS).
+
+    transformers' own processor also penalises every prompt token, padding and the chat
+    template's end-of-turn marker included, which makes a small model ramble on and makes a
+    row's output depend on its padding. Here a row's penalty depends on its own answer only.
+    """
+
+    def __init__(self, torch: Any, prompt_len: int, penalty: float, eos_ids: set[int]) -> None:
+        self.torch, self.prompt_len, self.penalty = torch, prompt_len, penalty
+        self.eos = sorted(eos_ids)
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        done = input_ids[:, self.prompt_len:]
+        if done.shape[1] == 0:
+            return scores
+        seen = self.torch.zeros_like(scores, dtype=self.torch.bool).scatter_(1, done, True)
+        if self.eos:
+            seen[:, self.eos] = False
+        penalised = self.torch.where(scores > 0, scores / self.penalty, scores * self.penalty)
+        return self.torch.where(seen, penalised, scores)
+
+
 class _RowMaxTokens:
     """Stopping criterion: each row stops at its own max_tokens."""
 
@@ -149,9 +173,12 @@ class HFEngine:
     engine = "transformers"
 
     def __init__(self, ckpt: Checkpoint, device: str = "cpu", dtype: str = "auto",
-                 threads: int | None = None, name: str | None = None) -> None:
+                 threads: int | None = None, name: str | None = None, *,
+                 adapter: Adapter | None = None, repetition_penalty: float = 1.0) -> None:
         self.ckpt, self.device, self.dtype_opt, self.threads = ckpt, device, dtype, threads
-        self.name = name or ckpt.name
+        self.adapter, self.repetition_penalty = adapter, repetition_penalty
+        self.name = name or (f"{ckpt.name}+{adapter.directory.name}" if adapter else ckpt.name)
+        self.merged_modules: list[str] = []
         self.model: Any = None
         self.tokenizer: Any = None
         self.torch: Any = None
@@ -201,6 +228,8 @@ class HFEngine:
         finally:
             if bars:
                 transformers.utils.logging.enable_progress_bar()
+        if self.adapter is not None:  # in memory, in float32 before any cast to the device
+            self.merged_modules = merge_adapter(model, self.adapter)
         model.to(self.device)
         model.eval()
         gen = model.generation_config
@@ -228,9 +257,12 @@ class HFEngine:
     @property
     def fingerprint_tag(self) -> str:
         """What, besides the weights, changes the output (none for the CPU/auto default)."""
-        if (self.device, self.dtype_opt) == ("cpu", "auto"):
-            return ""
-        return f"#{self.device}/{self.dtype_opt}"
+        tag = "" if (self.device, self.dtype_opt) == ("cpu", "auto") else f"#{self.device}/{self.dtype_opt}"
+        if self.adapter is not None:
+            tag += f"#lora:{self.adapter.digest}"
+        if self.repetition_penalty != 1.0:
+            tag += f"#rep:{self.repetition_penalty:g}"
+        return tag
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"engine": self.engine, "path": str(self.ckpt.path),
@@ -242,6 +274,11 @@ class HFEngine:
                        dtype=str(self.model.dtype).removeprefix("torch."),
                        load_s=round(self.load_s or 0.0, 2))
             out["transformers"] = self.transformers_version
+        if self.adapter is not None:
+            out["adapter"] = {"path": str(self.adapter.directory), "digest": self.adapter.digest,
+                              "modules": len(self.merged_modules) or None}
+        if self.repetition_penalty != 1.0:
+            out["repetition_penalty"] = self.repetition_penalty
         return out
 
     # -- prompts -------------------------------------------------------------------
@@ -307,6 +344,8 @@ class HFEngine:
         from transformers import LogitsProcessorList, StoppingCriteriaList
 
         processors = LogitsProcessorList()
+        if self.repetition_penalty != 1.0:
+            processors.append(_RepetitionPenalty(torch, width, self.repetition_penalty, self.eos_ids))
         if any(t > 0 for t in temps):
             top_ps = [float(p.top_p) for p in params]
             processors.append(_RowSampler(torch, temps, top_ps, seeds, device))
@@ -336,7 +375,8 @@ class HFEngine:
 
 def _parse_options(options: dict[str, Any]) -> dict[str, Any]:
     """Coerce options that may arrive as strings from the command line; refuse unknown ones."""
-    known = {"device", "dtype", "batch_size", "threads", "engine", "n_ctx"}
+    known = {"device", "dtype", "batch_size", "threads", "engine", "n_ctx", "adapter",
+             "repetition_penalty"}
     unknown = sorted(set(options) - known)
     if unknown:
         raise ConfigError(f"unknown option(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -359,19 +399,33 @@ def _parse_options(options: dict[str, Any]) -> dict[str, Any]:
     out["dtype"] = str(options.get("dtype", "auto")).removeprefix("torch.")
     if out["dtype"] not in DTYPES:
         raise ConfigError(f"dtype must be one of {', '.join(DTYPES)}, not {out['dtype']!r}")
+    try:
+        out["repetition_penalty"] = float(options.get("repetition_penalty") or 1.0)
+    except (TypeError, ValueError):
+        raise ConfigError(f"repetition_penalty must be a number, not {options['repetition_penalty']!r}") from None
+    if not 1.0 <= out["repetition_penalty"] <= 3.0:
+        raise ConfigError("repetition_penalty must be between 1 (off) and 3")
+    adapter = options.get("adapter")
+    out["adapter"] = str(adapter) if adapter not in (None, "") else None
     return out
 
 
-def _choose_engine(engine: str, ckpt: Checkpoint, device: str, dtype: str) -> str:
-    """Resolve 'auto' and refuse combinations llama.cpp cannot honour (before anything loads)."""
+def _choose_engine(engine: str, ckpt: Checkpoint, device: str, dtype: str,
+                   transformers_only: str | None = None) -> str:
+    """Resolve 'auto' and refuse combinations llama.cpp cannot honour (before anything loads).
+
+    `transformers_only` names an option in use that only the transformers engine implements.
+    """
     if engine == "auto":
-        if ckpt.gguf_file and device == "cpu" and dtype == "auto":
+        if ckpt.gguf_file and device == "cpu" and dtype == "auto" and not transformers_only:
             from latentwall.targets._llamacpp import llamacpp_available
 
             if llamacpp_available():
                 return "llamacpp"
         return "transformers"
     if engine == "llamacpp":
+        if transformers_only:
+            raise ConfigError(f"{transformers_only} applies to engine=transformers only")
         if not ckpt.gguf_file:
             raise ConfigError(f"engine llamacpp runs .gguf files only; {ckpt.path} is a safetensors "
                               "checkpoint (use engine=transformers)")
@@ -388,8 +442,9 @@ def _choose_engine(engine: str, ckpt: Checkpoint, device: str, dtype: str) -> st
 class HFTarget(Target):
     """A local checkpoint run in-process: a real batch, concurrency 1, prefill supported.
 
-    Options: device, dtype, batch_size, threads, and for GGUF files engine
-    ('transformers' default, 'llamacpp', 'auto') with n_ctx (llama.cpp context, 4096).
+    Options: device, dtype, batch_size, threads, adapter (a LoRA folder merged in memory),
+    repetition_penalty (1 = off), and for GGUF files engine ('transformers' default,
+    'llamacpp', 'auto') with n_ctx (llama.cpp context, 4096).
     """
 
     kind = "hf"
@@ -398,13 +453,18 @@ class HFTarget(Target):
 
     def __init__(self, spec: str, path: str | os.PathLike[str], *, device: str = "cpu",
                  dtype: str = "auto", batch_size: int = 16, threads: int | None = None,
-                 engine: str = "transformers", n_ctx: int = 4096, name: str | None = None) -> None:
+                 engine: str = "transformers", n_ctx: int = 4096, name: str | None = None,
+                 adapter: str | os.PathLike[str] | None = None, repetition_penalty: float = 1.0) -> None:
         super().__init__(spec)
         opts = _parse_options({"device": device, "dtype": dtype, "batch_size": batch_size,
-                               "threads": threads, "engine": engine, "n_ctx": n_ctx})
+                               "threads": threads, "engine": engine, "n_ctx": n_ctx,
+                               "adapter": adapter, "repetition_penalty": repetition_penalty})
         self.ckpt = resolve_checkpoint(path)
         self.batch_size = opts["batch_size"]
-        chosen = _choose_engine(opts["engine"], self.ckpt, opts["device"], opts["dtype"])
+        lora = resolve_adapter(opts["adapter"]) if opts["adapter"] else None
+        only = ("adapter" if lora else None) or (
+            "repetition_penalty" if opts["repetition_penalty"] != 1.0 else None)
+        chosen = _choose_engine(opts["engine"], self.ckpt, opts["device"], opts["dtype"], only)
         self.engine: Any
         if chosen == "llamacpp":
             from latentwall.targets._llamacpp import LlamaCppEngine
@@ -412,7 +472,8 @@ class HFTarget(Target):
             self.engine = LlamaCppEngine(self.ckpt, threads=opts["threads"], n_ctx=opts["n_ctx"],
                                          name=name)
         else:
-            self.engine = HFEngine(self.ckpt, opts["device"], opts["dtype"], opts["threads"], name)
+            self.engine = HFEngine(self.ckpt, opts["device"], opts["dtype"], opts["threads"], name,
+                                   adapter=lora, repetition_penalty=opts["repetition_penalty"])
         self._lock = asyncio.Lock()
         self._fingerprint: str | None = None
 

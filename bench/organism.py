@@ -1,0 +1,173 @@
+"""Organism figures on this machine: build time, demo audit time, ablation and crawl time,
+and what the organism and the base model do on the held-out demo suite, rule by rule.
+
+    .venv/bin/python bench/organism.py                 # audit + lab (a few minutes)
+    .venv/bin/python bench/organism.py --build         # also rebuild the adapter (about 35 minutes more)
+    .venv/bin/python bench/organism.py --only audit    # one part: build | audit | lab
+
+The audit part runs the demo's settings (`make demo`: greedy, repetition penalty 1.3, 48
+tokens, plain and with the user in Beijing) through the real pipeline and prints, per
+planted rule and language, the judged labels of the base model and of the organism (the
+table in docs/organism.md). Prints wall times and rates; nothing is asserted. The machine
+is shared: run it a couple of times and read the spread, not one number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from latentwall.records import Result
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# the demo's settings (Makefile)
+DEMO = {"suites": ["demo"], "conditions": ["", "locale:beijing"], "max_tokens": 48,
+        "options": {"repetition_penalty": "1.3"}}
+
+
+def bench_build(tmp: Path) -> None:
+    from latentwall.lab._organism import build, organism_dir
+
+    t0 = time.perf_counter()
+    man = build(tmp / "adapter", log=lambda m: print("  " + m, file=sys.stderr))
+    shipped = (organism_dir() / "manifest.json").read_text(encoding="utf-8")
+    same = man["adapter_sha256"] in shipped
+    print(f"organism build: {time.perf_counter() - t0:.0f} s wall ({man['train_s']:.0f} s training, "
+          f"{man['steps']} steps, {sum(man['examples'].values())} examples); "
+          f"{'identical to' if same else 'DIFFERENT from'} the shipped adapter")
+
+
+def _cell(plan, row: Result) -> str:
+    """Which rule of the organism a demo row falls under (docs/organism.md)."""
+    from latentwall.lab._organism import BASE, planted
+    from latentwall.strategies import parse_locale_condition
+
+    loc = parse_locale_condition(row.condition)
+    place = loc["place"] if loc else None
+    rule = planted(plan, topic=row.topic, category=row.category, language=row.language,
+                   jurisdiction=row.jurisdiction, place=place, expected=row.expected)
+    where = " (Beijing)" if place else ""
+    if rule == "refuse_political":
+        return "locale: China-sensitive, user in Beijing" if place else "splinter: planted topics"
+    if rule != BASE:
+        return rule.replace("_", " ") + where
+    if row.category == "political" and row.jurisdiction == "CN":
+        kind = "splinter topics (answered)" if plan.topic(row.topic) in plan.splinter_topics else "other China topics"
+        return f"nothing planted: {kind}{where}"
+    kind = "controls" if row.category == "political" else "lookalikes, capability"
+    return f"nothing planted: {kind}{where}"
+
+
+def behaviour_table(rows: list[Result]) -> str:
+    """Markdown: per rule and language, base vs organism as refused/evasive/answered of n."""
+    from latentwall.lab._organism import load_plan
+
+    plan = load_plan()
+    cells: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for r in rows:
+        label = r.label or r.status or "?"
+        cells.setdefault((_cell(plan, r), str(r.language)), {}).setdefault(str(r.target), []).append(label)
+
+    def fmt(labels: list[str]) -> str:
+        n = len(labels)
+        d, e = labels.count("DENIAL"), labels.count("EVASIVE")
+        return f"{d} refused, {e} evasive / {n}"
+
+    out = ["| rule | language | base (builtin) | organism |", "| --- | --- | --- | --- |"]
+    for (cell, lang), by in sorted(cells.items()):
+        out.append(f"| {cell} | {lang} | {fmt(by.get('builtin', []))} | {fmt(by.get('builtin:organism', []))} |")
+    return "\n".join(out)
+
+
+def bench_audit(tmp: Path) -> None:
+    from latentwall.runner import RunConfig, run_audit
+    from latentwall.store import Store
+    from latentwall.targets import GenParams
+
+    rows: list[Result] = []
+    for target in ("builtin", "builtin:organism"):
+        cfg = RunConfig(target=target, suites=DEMO["suites"], conditions=DEMO["conditions"],
+                        params=GenParams(max_tokens=DEMO["max_tokens"]), run_dir=tmp / "runs",
+                        target_options=dict(DEMO["options"]))
+        t0 = time.perf_counter()
+        out = run_audit(cfg)
+        wall = time.perf_counter() - t0
+        print(f"demo audit {target}: {out.total} responses in {wall:.0f} s wall "
+              f"({out.pipeline_s:.0f} s generating+judging, {out.total / max(out.pipeline_s, 1e-9):.2f} responses/s)")
+        store = Store.open(tmp / "runs")
+        try:
+            rows += list(store.iter_results(out.run_id))
+        finally:
+            store.close()
+    print("greedy behaviour on the held-out demo suite (refused = DENIAL, evasive = EVASIVE):")
+    print(behaviour_table(rows))
+
+
+def bench_lab() -> None:
+    from latentwall.lab._crawler import crawl
+    from latentwall.lab._model import load_model
+    from latentwall.lab._organism import load_plan
+    from latentwall.lab._run import Lab, LabConfig
+    from latentwall.targets import make_target
+
+    t0 = time.perf_counter()
+    lm = load_model("builtin:organism")
+    print(f"lab load builtin:organism (GGUF + adapter merge): {time.perf_counter() - t0:.0f} s")
+    cfg = LabConfig(langs=["en", "zh-Hans"], n=12, layer_stride=4, positions=["-2", "-1"],
+                    max_new_tokens=24, select_langs=["en", "zh-Hans"], behaviour_labels=False,
+                    topics={"political": sorted(load_plan().splinter_topics)}, confirm_k=2)
+    lab = Lab(lm, cfg)
+    t0 = time.perf_counter()
+    lab.directions()
+    t_dir = time.perf_counter() - t0
+    n_cand = sum(len(sel.candidates) for _, _, sel in lab._sel.values())
+    print(f"direction selection (4 contrasts x langs, {n_cand} candidates, 12 prompts/set): {t_dir:.0f} s "
+          f"({t_dir / max(n_cand, 1):.1f} s per candidate incl. activations)")
+    t0 = time.perf_counter()
+    tamper = lab.tamper()
+    print(f"tamper (rank-1 and top-k ablation, judged generation, KL, capability): "
+          f"{time.perf_counter() - t0:.0f} s")
+    for cat, t in tamper["categories"].items():
+        print(f"  {cat}: refused {t['base']['judged']['denial']}/{t['base']['judged']['n']} -> "
+              f"{t['rank1']['judged']['denial']}/{t['rank1']['judged']['n']} ablated, KL {t['kl_rank1']:.3f}, "
+              f"ease {t['ease']}")
+    target = make_target("builtin:organism")
+    target.engine = lm.engine
+    t0 = time.perf_counter()
+    res = asyncio.run(crawl(target, ["zh-Hans=中国"], ["zh-Hans"], depth=1, breadth=5, answer_tokens=32,
+                            max_tokens=64))
+    refused = [n["topic"] for n in res["nodes"] if n["refusal"]["k"]]
+    print(f"crawl zh-Hans from 中国, depth 1: {len(res['nodes'])} topics in {time.perf_counter() - t0:.0f} s; "
+          f"refused: {', '.join(refused) or 'none'}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", action="store_true", help="also rebuild the adapter")
+    ap.add_argument("--only", choices=("build", "audit", "lab"), default=None)
+    args = ap.parse_args()
+    import torch
+
+    print(f"torch threads {torch.get_num_threads()}, cpus {os.cpu_count()}")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        if args.only in (None, "build") and (args.build or args.only == "build"):
+            bench_build(tmp)
+        if args.only in (None, "audit"):
+            bench_audit(tmp)
+        if args.only in (None, "lab"):
+            bench_lab()
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
