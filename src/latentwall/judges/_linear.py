@@ -37,10 +37,17 @@ class LinearModel:
     veto: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     path: str = ""
+    # Per class and feature: its weight minus the mean of the other classes' (for rationales).
+    margin: tuple[tuple[float, ...], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "margin", _margins(self.coef))
 
     def scores(self, x: Sequence[float]) -> list[float]:
-        return [b + sum(w * v for w, v in zip(row, x, strict=True) if v)
-                for row, b in zip(self.coef, self.intercept, strict=True)]
+        if len(x) != len(self.features):
+            raise ValueError(f"{len(x)} values for {len(self.features)} features")
+        nz = [(i, v) for i, v in enumerate(x) if v]  # a dozen of ~50 signals fire on an answer
+        return [b + sum(row[i] * v for i, v in nz) for row, b in zip(self.coef, self.intercept, strict=True)]
 
     def proba(self, x: Sequence[float]) -> list[float]:
         s = [v / self.temperature for v in self.scores(x)]
@@ -59,15 +66,8 @@ class LinearModel:
 
     def contributions(self, x: Sequence[float], k: int) -> list[tuple[str, float]]:
         """How much each signal pushed class k above the average of the others, largest first."""
-        n = len(self.classes)
-        out = []
-        for i, name in enumerate(self.features):
-            v = x[i]
-            if not v:
-                continue
-            mine = self.coef[k][i]
-            rest = sum(self.coef[j][i] for j in range(n) if j != k) / (n - 1)
-            out.append((name, (mine - rest) * v))
+        margin = self.margin[k]
+        out = [(name, margin[i] * v) for i, (name, v) in enumerate(zip(self.features, x, strict=True)) if v]
         out.sort(key=lambda t: -t[1])
         return out
 
@@ -78,6 +78,13 @@ class LinearModel:
             "temperature": self.temperature, "bias": list(self.bias), "review_below": self.review_below,
             "veto": self.veto, "meta": self.meta,
         }
+
+
+def _margins(coef: tuple[tuple[float, ...], ...]) -> tuple[tuple[float, ...], ...]:
+    """Per class and feature: its weight minus the mean weight of the other classes."""
+    n = len(coef)
+    return tuple(tuple(mine - sum(coef[j][i] for j in range(n) if j != k) / (n - 1) for i, mine in enumerate(row))
+                 for k, row in enumerate(coef))
 
 
 def decide(probs: Sequence[float], bias: Sequence[float] = (), vetoed: set[int] | frozenset[int] = frozenset()) -> int:
