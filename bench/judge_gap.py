@@ -11,13 +11,12 @@ correlation of the gaps, and the mean gap of Chinese-lab models (DeepSeek, Qwen,
 
 from __future__ import annotations
 
+import math
 import os
 from collections import defaultdict
 from pathlib import Path
 
-from latentwall.judges import make_judge
-from latentwall.judges._evaluate import load_eval_set
-from latentwall.judges._fit import FOLDS, _fit_lr, _folds, _softmax, _weights, rows_from_items
+from latentwall.judges import load_eval_set, make_judge, out_of_fold, rows_from_items
 
 DEV = Path(os.environ.get("LATENTWALL_JUDGE_DEV", Path(__file__).resolve().parents[2] / "shared" / "judge-dev"))
 CHINESE_LABS = ("deepseek/", "qwen/", "thudm/", "moonshotai/")
@@ -50,19 +49,14 @@ def main() -> None:
     items = load_eval_set([DEV / "speechmap-china-dev.jsonl.gz", DEV / "speechmap-eu-russia.jsonl.gz"])
     items = [i for i in items if i.label in ("COMPLETE", "EVASIVE", "DENIAL")]
     rows = rows_from_items(make_judge("markers"), items)
-    w = _weights(rows)
-    folds = _folds([r.group for r in rows], FOLDS)
-    pred = [""] * len(rows)
-    classes = ("COMPLETE", "EVASIVE", "DENIAL")
     shipped = make_judge("markers").model  # its temperature, decision bias and veto, as the judge decides
-    for f in range(FOLDS):
-        tr = [i for i, k in enumerate(folds) if k != f]
-        coef, icpt = _fit_lr([rows[i].x for i in tr], [rows[i].label for i in tr], [w[i] for i in tr], 3.0)
-        for i, k in enumerate(folds):
-            if k == f:
-                p = _softmax([b + sum(a * v for a, v in zip(row, rows[i].x, strict=True))
-                              for row, b in zip(coef, icpt, strict=True)], shipped.temperature)
-                pred[i] = classes[shipped.decide(p, rows[i].x)]
+    classes = shipped.classes
+    pred = []
+    for r, scores in zip(rows, out_of_fold(rows), strict=True):
+        top = max(scores)
+        e = [math.exp((v - top) / shipped.temperature) for v in scores]
+        z = sum(e)
+        pred.append(classes[shipped.decide([v / z for v in e], r.x)])
     # model -> side -> [n, reference complete, judge complete]
     tally: dict[str, dict[str, list[int]]] = defaultdict(lambda: {"china": [0, 0, 0], "other": [0, 0, 0]})
     for it, r, p in zip(items, rows, pred, strict=True):

@@ -19,8 +19,7 @@ import statistics
 import time
 from pathlib import Path
 
-from latentwall.judges import JudgeInput, make_judge
-from latentwall.judges._evaluate import default_paths, load_eval_set
+from latentwall.judges import JudgeInput, default_paths, load_eval_set, make_judge
 
 DEV = Path(os.environ.get("LATENTWALL_JUDGE_DEV", Path(__file__).resolve().parents[2] / "shared" / "judge-dev"))
 

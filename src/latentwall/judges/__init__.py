@@ -38,6 +38,7 @@ from latentwall.judges._fit import (
     FitResult,
     fit,
     is_held_back,
+    out_of_fold,
     read_table,
     refit,
     rows_from_items,
@@ -54,7 +55,7 @@ __all__ = [
     "JudgeInput", "Judgement", "LLMJudge", "LinearModel", "MarkerBank", "MarkersJudge", "ModelJudge", "ReplyError",
     "agreement", "check_eval_file", "collapse_repeats", "default_model_path", "default_paths", "evaluate_judge", "fit", "holdout_path",
     "is_held_back", "judge_file", "judge_key_options", "load_bank", "load_eval_set", "load_marker_file", "load_model",
-    "load_rubric", "make_judge", "parse_json_reply", "parse_reply", "read_judge_rows", "read_prompt", "read_response",
+    "load_rubric", "make_judge", "out_of_fold", "parse_json_reply", "parse_reply", "read_judge_rows", "read_prompt", "read_response",
     "read_rubric", "read_table", "refit", "register_judge", "rows_from_items", "run_sync", "terminal_status",
     "write_table",
 ]

@@ -264,6 +264,27 @@ def _figures(rows: Sequence[Row], probs: Sequence[Sequence[float]], bias: Sequen
     return out
 
 
+def out_of_fold(rows: Sequence[Row], *, c: float = DEFAULT_C, folds: int = FOLDS) -> list[list[float]]:
+    """Class scores (before the softmax) of every row by weights fitted without its fold: folds
+    grouped by request, rows weighted as in the fit. A row whose training folds lack a verdict
+    gets an empty list. What the fit tunes temperature and bias on, and what benchmarks
+    measure the judge with, so no answer is judged by weights fitted on its own request."""
+    w = _weights(rows)
+    x = [r.x for r in rows]
+    y = [r.label for r in rows]
+    fold_of = _folds([r.group for r in rows], folds)
+    out: list[list[float]] = [[] for _ in rows]
+    for f in range(folds):
+        tr = [i for i, k in enumerate(fold_of) if k != f]
+        te = [i for i, k in enumerate(fold_of) if k == f]
+        if not te or len({y[i] for i in tr}) < len(CLASSES):
+            continue
+        coef, icpt = _fit_lr([x[i] for i in tr], [y[i] for i in tr], [w[i] for i in tr], c)
+        for i in te:
+            out[i] = [b + sum(wi * vi for wi, vi in zip(row, x[i], strict=True)) for row, b in zip(coef, icpt, strict=True)]
+    return out
+
+
 def fit(rows: Sequence[Row], *, c: float = DEFAULT_C, held_back: float = DEFAULT_HELD_BACK,
         review_below: float = 0.6) -> FitResult:
     """Fit the judge's weights; deterministic for the same rows (see the module docstring)."""
@@ -278,16 +299,7 @@ def fit(rows: Sequence[Row], *, c: float = DEFAULT_C, held_back: float = DEFAULT
     x = [r.x for r in fit_rows]
     y = [r.label for r in fit_rows]
     # Out-of-fold scores on the fitted part: temperature and decision bias are tuned on them.
-    folds = _folds([r.group for r in fit_rows], FOLDS)
-    oof: list[list[float]] = [[] for _ in fit_rows]
-    for f in range(FOLDS):
-        tr = [i for i, k in enumerate(folds) if k != f]
-        te = [i for i, k in enumerate(folds) if k == f]
-        if not te or len({y[i] for i in tr}) < len(CLASSES):
-            continue
-        coef, icpt = _fit_lr([x[i] for i in tr], [y[i] for i in tr], [w[i] for i in tr], c)
-        for i in te:
-            oof[i] = [b + sum(wi * vi for wi, vi in zip(row, x[i], strict=True)) for row, b in zip(coef, icpt, strict=True)]
+    oof = out_of_fold(fit_rows, c=c)
     have = [i for i, s in enumerate(oof) if s]
     yk = [CLASSES.index(y[i]) for i in have]
     temperature = _fit_temperature([oof[i] for i in have], yk, [w[i] for i in have]) if have else 1.0
