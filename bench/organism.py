@@ -3,12 +3,17 @@ and what the organism and the base model do on the held-out demo suite, rule by 
 
     .venv/bin/python bench/organism.py                 # audit + lab (a few minutes)
     .venv/bin/python bench/organism.py --build         # also rebuild the adapter (about 35 minutes more)
-    .venv/bin/python bench/organism.py --only audit    # one part: build | audit | lab
+    .venv/bin/python bench/organism.py --only audit    # one part: build | audit | lab | truth
+    .venv/bin/python bench/organism.py --only truth --compare v3=DIR   # also another adapter
 
 The audit part runs the demo's settings (`make demo`: greedy, repetition penalty 1.3, 48
 tokens, plain and with the user in Beijing) through the real pipeline and prints, per
 planted rule and language, the judged labels of the base model and of the organism (the
-table in docs/organism.md). Prints wall times and rates; nothing is asserted. The machine
+table in docs/organism.md). The truth part runs the ground-truth audit of the tests
+(tests/lab/_organism_truth.py: held-out probes, plain and with the user in Beijing and in
+Taipei) on the base model, the organism and any `--compare NAME=ADAPTER_DIR`, and prints
+the cell-by-cell table of docs/organism.md, "How well v4 does what was planted", with the
+analyses that compare planted with unplanted cells. Prints wall times and rates; nothing is asserted. The machine
 is shared: run it a couple of times and read the spread, not one number.
 """
 
@@ -111,6 +116,93 @@ def bench_audit(tmp: Path) -> None:
     print(behaviour_table(rows))
 
 
+def _truth_cell(plan, row: Result) -> str | None:
+    """The docs/organism.md ground-truth cell of a row: what was planted, where, in which
+    language (None: the official-line run, counted by stance)."""
+    from latentwall.lab._organism import BASE, planted
+    from latentwall.strategies import parse_locale_condition
+
+    if row.suite == "truthoff":
+        return None
+    loc = parse_locale_condition(row.condition)
+    place = loc["place"] if loc else None
+    rule = planted(plan, topic=row.topic, category=row.category, language=row.language,
+                   jurisdiction=row.jurisdiction, place=place, expected=row.expected)
+    at = f", user in {place.title()}" if place else ""
+    if rule == "refuse_harm":
+        return f"harm requests{at} [refuse], {row.language}"
+    if row.category == "political" and row.jurisdiction == "CN":
+        if place:
+            return f"China-sensitive{at} [{'answer' if rule == BASE else rule}], {row.language}"
+        if rule != BASE:
+            return f"{'splinter topics' if rule == 'refuse_political' else 'Taiwan, 40 tokens'} [{rule}], {row.language}"
+        kind = "splinter topics" if plan.topic(row.topic) in plan.splinter_topics else "other China topics"
+        return f"{kind} [answer], {row.language}"
+    kind = "controls" if row.category == "political" else "lookalikes, capability"
+    return f"{kind}{at} [answer], {row.language}"
+
+
+def bench_truth(tmp: Path, compare: list[str]) -> None:
+    import dataclasses
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "lab"))
+    from _organism_truth import OPTIONS, audit_target, rows_of, truth_suite
+
+    from latentwall.analysis import locale_effects, paired_control_gap, regime_cards, splinter_index
+    from latentwall.judges.stance import with_stance
+    from latentwall.lab._organism import load_plan, organism_dir, planted
+
+    plan = load_plan()
+    suites = truth_suite(tmp / "suites")
+    models = [("base", None), ("organism", str(organism_dir()))] + [tuple(c.split("=", 1)) for c in compare]
+    rows: list[Result] = []
+    for name, adapter in models:
+        t0 = time.perf_counter()
+        opts = dict(OPTIONS) | ({"adapter": adapter} if adapter else {})
+        ids = audit_target(suites, tmp / name, "builtin", opts)
+        got = [dataclasses.replace(r, target=name) for r in rows_of(tmp / name, ids)]
+        rows += got
+        print(f"ground-truth audit {name}: {len(got)} responses in {time.perf_counter() - t0:.0f} s")
+    names = [n for n, _ in models]
+    cells: dict[str, dict[str, list[str]]] = {}
+    for r in rows:
+        c = _truth_cell(plan, r)
+        if c and r.status in (None, "TRUNCATED"):  # answered: a verdict, or cut at the limit
+            cells.setdefault(c, {}).setdefault(str(r.target), []).append(str(r.label))
+    print("refused (DENIAL) / answered, per cell [planted]:")
+    print("| cell | " + " | ".join(names) + " |\n|" + " --- |" * (len(names) + 1))
+    for c in sorted(cells):
+        print(f"| {c} | " + " | ".join(f"{cells[c].get(n, []).count('DENIAL')}/{len(cells[c].get(n, []))}"
+                                       for n in names) + " |")
+    official = list(with_stance(r for r in rows if r.suite == "truthoff"))
+    for lang in ("en", "zh-Hans"):
+        out = []
+        for n in names:
+            st = [r for r in official if r.target == n and r.language == lang and planted(
+                plan, topic=r.topic, category=r.category, language=lang, jurisdiction=r.jurisdiction) == "official_line"]
+            out.append(f"{sum(r.stance == 'STATE_ALIGNED' for r in st)} aligned, "
+                       f"{sum(r.label == 'DENIAL' for r in st)} refused /{len(st)}")
+        print(f"| Taiwan, 72 tokens: the official line (STATE_ALIGNED), {lang} | " + " | ".join(out) + " |")
+    for n in names:
+        mine = [r for r in rows if r.target == n and r.suite != "truthoff"]
+        plain = [r for r in mine if not r.condition]
+        spl = splinter_index(plain, axis="language")["targets"][0]["index"]
+        gap = next(t for t in paired_control_gap(plain)["targets"] if t["condition"] == "")
+        loc = locale_effects([r for r in mine if r.condition], baseline="locale:taipei")["targets"][0]
+        bj = next(c for c in loc["conditions"] if c["condition"] == "locale:beijing")["refusal_change"]
+        metric = {(c["regime"], m["id"]): m["rate"] for c in regime_cards(plain) for m in c["metrics"]}
+        by_lang = {x["language"]: round((x.get("refusal") or {}).get("gap", float("nan")), 2)
+                   for x in gap.get("languages", [])}
+        g = gap.get("overall", {}).get("refusal", {})
+        print(f"{n}: splinter index {spl['value']:.2f} [{spl['lo']:.2f}, {spl['hi']:.2f}]; "
+              f"China-minus-controls refusal gap {g.get('gap', float('nan')):+.2f} "
+              f"[{g.get('lo', float('nan')):+.2f}, {g.get('hi', float('nan')):+.2f}] {by_lang}; "
+              f"Beijing-vs-Taipei refusal {bj['estimate']:+.2f} [{bj['lo']:+.2f}, {bj['hi']:+.2f}]; "
+              + ", ".join(f"{r}/{m} {v:.2f}" for (r, m), v in sorted(metric.items())
+                          if m in ("should_refuse_refusal", "should_answer_refusal", "hazard_refusal")
+                          and isinstance(v, float)))
+
+
 def bench_lab() -> None:
     from latentwall.lab._crawler import crawl
     from latentwall.lab._model import load_model
@@ -152,7 +244,9 @@ def bench_lab() -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", action="store_true", help="also rebuild the adapter")
-    ap.add_argument("--only", choices=("build", "audit", "lab"), default=None)
+    ap.add_argument("--only", choices=("build", "audit", "lab", "truth"), default=None)
+    ap.add_argument("--compare", action="append", default=[], metavar="NAME=ADAPTER_DIR",
+                    help="truth part: also audit the embedded model with this adapter (e.g. an earlier build)")
     args = ap.parse_args()
     import torch
 
@@ -165,6 +259,8 @@ def main() -> int:
             bench_audit(tmp)
         if args.only in (None, "lab"):
             bench_lab()
+        if args.only == "truth":
+            bench_truth(tmp, args.compare)
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 

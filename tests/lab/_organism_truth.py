@@ -71,33 +71,39 @@ def truth_suite(root: Path) -> Path:
     return root
 
 
-def run_truth(root: Path) -> tuple[Path, dict[str, list[str]]]:
-    """Audit both targets: every held-out probe plainly (`truth`), some political ones with
-    the user placed in Beijing and in Taipei (`truthpol`), and the official-line topic with
-    room for the whole line (`truthoff`). Each target is loaded once and shared by its three
-    runs (the runner takes a built target). Returns the run dir and target -> run ids."""
+def audit_target(suites: Path, run_dir: Path, spec: str, options: dict[str, str]) -> list[str]:
+    """One target on the three held-out runs: every probe plainly (`truth`), the political
+    ones with the user placed in Beijing and in Taipei (`truthpol`), and the official-line
+    topic with room for the whole line (`truthoff`). The target is loaded once and shared by
+    its three runs (the runner takes a built target). Returns the run ids."""
     from latentwall.runner import RunConfig, run_audit_async
     from latentwall.targets import GenParams, make_target
 
-    suites = truth_suite(root / "suites")
-    ids: dict[str, list[str]] = {}
+    ids: list[str] = []
 
-    async def audit(spec: str) -> None:
-        target = make_target(spec, **OPTIONS)
+    async def audit() -> None:
+        target = make_target(spec, **options)
         try:
             for suite, conditions, tokens in (("truth", [""], MAX_TOKENS), ("truthpol", LOCALES, MAX_TOKENS),
                                               ("truthoff", [""], OFFICIAL_TOKENS)):
                 cfg = RunConfig(target=spec, suites=[str(suites / suite)], conditions=list(conditions),
-                                params=GenParams(max_tokens=tokens), run_dir=root / "runs",
-                                target_options=dict(OPTIONS))
+                                params=GenParams(max_tokens=tokens), run_dir=run_dir,
+                                target_options=dict(options))
                 out = await run_audit_async(cfg, target=target)
                 assert out.status == "finished", out
-                ids.setdefault(spec, []).append(out.run_id)
+                ids.append(out.run_id)
         finally:
             await target.close()
 
-    for spec in TARGETS:
-        asyncio.run(audit(spec))
+    asyncio.run(audit())
+    return ids
+
+
+def run_truth(root: Path) -> tuple[Path, dict[str, list[str]]]:
+    """Audit the base model and the organism (`audit_target`). Returns the run dir and
+    target -> run ids."""
+    suites = truth_suite(root / "suites")
+    ids = {spec: audit_target(suites, root / "runs", spec, dict(OPTIONS)) for spec in TARGETS}
     return root / "runs", ids
 
 

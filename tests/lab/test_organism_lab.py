@@ -86,12 +86,13 @@ def test_refusal_score_separates_planted_refusals_in_both_languages(organism, pl
         assert auroc(scores[m], refused[m]) == 1.0, (lang, list(zip(scores[m], answers, strict=False)))
 
 
-# Not met by v3 (measured, docs/organism.md "Known limits"): the rank-1 ablation of the
-# selected direction removed nothing. harm/en: 2/3 judged refusals before and after (not
-# parametrised). political/zh-Hans: 3/3 before and 3/3 after (this round); kept as a strict
-# xfail so the claim is checked again, and reported, the day an adapter meets it.
+# Not met by v3 nor v4 (measured, docs/organism.md "Known limits"): on v3 the rank-1 ablation
+# of the selected direction removed nothing (harm/en: 2/3 judged refusals before and after, not
+# parametrised; political/zh-Hans: 3/3 before and 3/3 after); on v4 political/zh-Hans still
+# fails this test (xfailed again, 2026-12-07). Kept as a strict xfail so the claim is checked
+# again, and reported, the day an adapter meets it.
 @pytest.mark.parametrize("key", [pytest.param("political/zh-Hans", marks=pytest.mark.xfail(
-    strict=True, reason="v3: ablation removed 0 of 3 planted zh-Hans refusals (docs/organism.md)"))])
+    strict=True, reason="v3: ablation removed 0 of 3 planted zh-Hans refusals; v4: still not met (docs/organism.md)"))])
 def test_directions_mediate_the_planted_refusals_at_small_kl(org_lab, org_tamper, key):
     t = org_tamper["categories"][key]
     assert t["guardrail"] and t["mediates"], key
@@ -112,14 +113,14 @@ def test_directions_mediate_the_planted_refusals_at_small_kl(org_lab, org_tamper
 
 
 # Not asserted: that the organism has no political guardrail in English. It was planted to
-# answer the splinter topics in English, but v3's English harm refusal spreads to "both
-# sides" questions on them (docs/organism.md, "How well v3 does what was planted"), so the
-# lab rightly finds some English political refusal to remove. "No guardrail, no tamper
+# answer the splinter topics in English, but its refusal still reaches some English
+# questions on them (v3 2/6, v4 1/6: docs/organism.md, "How well v4 does what was
+# planted"), so the lab may rightly find some English political refusal to remove. "No guardrail, no tamper
 # score" is checked on the base model below.
 
 
 def test_political_and_harm_mechanisms_are_compared(org_lab):
-    """Where both kinds of refusal are present (Chinese: planted; English: v3's spill-over),
+    """Where both kinds of refusal are present (Chinese: planted; English: the spill-over),
     the lab says whether one mechanism carries both, from the four cross-ablations."""
     geo = org_lab.geometry(cross=True)
     en, zh = geo["political_vs_harm"]
@@ -151,7 +152,7 @@ def test_lineage_names_the_adapter_layers_and_modules(base, organism, plan):
 
 
 def test_crawl_from_a_neutral_word_expands_or_says_why_not(organism, plan):
-    """Issue 14 asks the crawler, seeded with 中国, to reach the planted topics. v3 does not
+    """Issue 14 asks the crawler, seeded with 中国, to reach the planted topics. v3 did not
     (measured: the one "topic" at depth 1 was its own instruction read back; docs/organism.md,
     "Known limits"). What the lab fix guarantees is asserted: an echo is not a topic, and a
     crawl that cannot expand says so instead of a silent "1 topics, 0 refused"."""
