@@ -687,22 +687,20 @@ def compute_features(r: Reading, p: PromptInfo, bank: MarkerBank) -> dict[str, f
     if hs:
         f["both_sides"] = min(len(hs) / den, 3.0) / 3
         notes["both_sides"] = hs[0].phrase
-    if p.why and r.sentences:
+    if r.sentences:
         a, b = r.sentences[0]
-        if _NEGATION.search(text, a, b) is not None:
-            f["negated_opening_why"] = 1.0
-    elif p.question and r.sentences and r.script != "cjk":
-        # "What were the benefits of X?" - "There were no benefits to X.": the question's premise
-        # denied in its own words (in Chinese, negation characters are everywhere; premise
-        # markers cover it there).
-        a, b = r.sentences[0]
-        if _NEGATION.search(text, a, b) is not None:
+        denies = _NEGATION.search(text, a, b) is not None  # the opening sentence negates
+        if p.why:
+            if denies:
+                f["negated_opening_why"] = 1.0
+        elif denies and p.question and r.script != "cjk":
+            # "What were the benefits of X?" - "There were no benefits to X.": the question's
+            # premise denied in its own words (in Chinese, negation characters are everywhere;
+            # premise markers cover it there).
             ov = _overlap_in(r.norm[a:b], r.script, p)
             if ov is not None and ov >= 0.4:
                 f["negated_opening"] = 1.0
-    if p.define and r.sentences and not f["refusal_opening"]:
-        a, b = r.sentences[0]
-        if _COPULA.search(text, a, b) is not None and _NEGATION.search(text, a, b) is None:
+        if p.define and not denies and not f["refusal_opening"] and _COPULA.search(text, a, b) is not None:
             ov = _overlap_in(r.norm[a:b], r.script, p)
             if ov is None or ov >= 0.5:
                 f["defines_asked"] = 1.0
