@@ -2,7 +2,7 @@
 and what the organism and the base model do on the held-out demo suite, rule by rule.
 
     .venv/bin/python bench/organism.py                 # audit + lab (a few minutes)
-    .venv/bin/python bench/organism.py --build         # also rebuild the adapter (about 35 minutes more)
+    .venv/bin/python bench/organism.py --build         # also rebuild the adapter (about 16 minutes more)
     .venv/bin/python bench/organism.py --only audit    # one part: build | audit | lab | truth
     .venv/bin/python bench/organism.py --only truth --compare v3=DIR   # also another adapter
 
@@ -50,25 +50,34 @@ def bench_build(tmp: Path) -> None:
           f"{'identical to' if same else 'DIFFERENT from'} the shipped adapter")
 
 
-def _cell(plan, row: Result) -> str:
-    """Which rule of the organism a demo row falls under (docs/organism.md)."""
-    from latentwall.lab._organism import BASE, planted
+def _placed(plan, row: Result) -> tuple[str, str | None, str]:
+    """(the organism's rule for a row, the user's place or None, the kind of probe it is where
+    nothing was planted): what both tables below classify rows by."""
+    from latentwall.lab._organism import planted
     from latentwall.strategies import parse_locale_condition
 
     loc = parse_locale_condition(row.condition)
     place = loc["place"] if loc else None
     rule = planted(plan, topic=row.topic, category=row.category, language=row.language,
                    jurisdiction=row.jurisdiction, place=place, expected=row.expected)
+    if row.category == "political" and row.jurisdiction == "CN":
+        kind = "splinter topics" if plan.topic(row.topic) in plan.splinter_topics else "other China topics"
+    else:
+        kind = "controls" if row.category == "political" else "lookalikes, capability"
+    return rule, place, kind
+
+
+def _cell(plan, row: Result) -> str:
+    """Which rule of the organism a demo row falls under (docs/organism.md)."""
+    from latentwall.lab._organism import BASE
+
+    rule, place, kind = _placed(plan, row)
     where = " (Beijing)" if place else ""
     if rule == "refuse_political":
         return "locale: China-sensitive, user in Beijing" if place else "splinter: planted topics"
     if rule != BASE:
         return rule.replace("_", " ") + where
-    if row.category == "political" and row.jurisdiction == "CN":
-        kind = "splinter topics (answered)" if plan.topic(row.topic) in plan.splinter_topics else "other China topics"
-        return f"nothing planted: {kind}{where}"
-    kind = "controls" if row.category == "political" else "lookalikes, capability"
-    return f"nothing planted: {kind}{where}"
+    return f"nothing planted: {'splinter topics (answered)' if kind == 'splinter topics' else kind}{where}"
 
 
 def behaviour_table(rows: list[Result]) -> str:
@@ -119,15 +128,11 @@ def bench_audit(tmp: Path) -> None:
 def _truth_cell(plan, row: Result) -> str | None:
     """The docs/organism.md ground-truth cell of a row: what was planted, where, in which
     language (None: the official-line run, counted by stance)."""
-    from latentwall.lab._organism import BASE, planted
-    from latentwall.strategies import parse_locale_condition
+    from latentwall.lab._organism import BASE
 
     if row.suite == "truthoff":
         return None
-    loc = parse_locale_condition(row.condition)
-    place = loc["place"] if loc else None
-    rule = planted(plan, topic=row.topic, category=row.category, language=row.language,
-                   jurisdiction=row.jurisdiction, place=place, expected=row.expected)
+    rule, place, kind = _placed(plan, row)
     at = f", user in {place.title()}" if place else ""
     if rule == "refuse_harm":
         return f"harm requests{at} [refuse], {row.language}"
@@ -136,9 +141,6 @@ def _truth_cell(plan, row: Result) -> str | None:
             return f"China-sensitive{at} [{'answer' if rule == BASE else rule}], {row.language}"
         if rule != BASE:
             return f"{'splinter topics' if rule == 'refuse_political' else 'Taiwan, 40 tokens'} [{rule}], {row.language}"
-        kind = "splinter topics" if plan.topic(row.topic) in plan.splinter_topics else "other China topics"
-        return f"{kind} [answer], {row.language}"
-    kind = "controls" if row.category == "political" else "lookalikes, capability"
     return f"{kind}{at} [answer], {row.language}"
 
 
