@@ -32,9 +32,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    from latentwall.lab._activations import capture
-    from latentwall.lab._model import load_model
-    from latentwall.lab._prompts import load_role
+    from latentwall.lab import capture, load_model, load_role
 
     t0 = time.perf_counter()
     lm = load_model(args.model, threads=args.threads)

@@ -201,13 +201,13 @@ def forward_refusal(lm: LabModel, seqs: Sequence[Sequence[int]], openings: Refus
                 toks = torch.full((m, width), lm.pad_id, dtype=torch.long)
                 for j, e in enumerate(ext):
                     toks[j, :len(e)] = torch.tensor(e, dtype=torch.long)
-                cache = out.past_key_values
+                cache = lm.cache_of(out)
                 cache.batch_repeat_interleave(m)
                 mask2 = torch.cat([mask.repeat_interleave(m, 0),
                                    torch.ones((b * m, width), dtype=mask.dtype, device=mask.device)], 1)
                 pos2 = pos[:, -1:].repeat_interleave(m, 0) + 1 + torch.arange(width, device=pos.device)
                 ext_out = lm.model(input_ids=toks.repeat(b, 1).to(lm.device), attention_mask=mask2,
-                                   position_ids=pos2, past_key_values=cache, use_cache=True)
+                                   position_ids=pos2, use_cache=True, **lm.with_cache(cache))
                 lp_ext = torch.log_softmax(ext_out.logits.double(), -1).cpu().view(b, m, width, -1)
             for r in range(b):
                 terms = []
@@ -275,7 +275,7 @@ def greedy_ids(lm: LabModel, seqs: Sequence[Sequence[int]], max_new_tokens: int 
                 mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
                 pos = pos[:, -1:] + 1
                 out = lm.model(input_ids=tok[:, None], attention_mask=mask, position_ids=pos,
-                               past_key_values=out.past_key_values, use_cache=True, logits_to_keep=1)
+                               use_cache=True, logits_to_keep=1, **lm.with_cache(lm.cache_of(out)))
             result += [(n, bool(d)) for n, d in zip(new, done.tolist(), strict=True)]
     return result
 

@@ -184,7 +184,7 @@ def capture(lm: LabModel, texts: Sequence[str], *, systems: Sequence[str | None]
                 mask2 = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
                 pos2 = pos[:, -1:] + 1
                 lm.model(input_ids=tok[:, None], attention_mask=mask2, position_ids=pos2,
-                         past_key_values=out.past_key_values, use_cache=True, logits_to_keep=1)
+                         use_cache=True, logits_to_keep=1, **lm.with_cache(lm.cache_of(out)))
                 g = torch.stack([h[:, -1:, :] for h in sink], dim=2).to(torch.float64).cpu()
                 block = torch.cat([block, g], dim=1)
             arr = block.numpy()

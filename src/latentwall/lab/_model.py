@@ -9,6 +9,7 @@ once the lab actually runs a model.
 from __future__ import annotations
 
 import hashlib
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,18 @@ class LabModel:
         self.model.save_pretrained = _refuse_to_save
         self.layers = find_layers(self.model)
         self.final_norm = _find_final_norm(self.model)
+        # transformers 5 names the key/value cache `cache` (in and out); `past_key_values` is
+        # deprecated there and goes in 5.40. Older releases know only `past_key_values`.
+        params = inspect.signature(self.model.forward).parameters
+        self._cache_name = "cache" if "cache" in params else "past_key_values"
+
+    def cache_of(self, out: Any) -> Any:
+        """The key/value cache a forward pass with use_cache=True returned."""
+        return getattr(out, self._cache_name)
+
+    def with_cache(self, cache: Any) -> dict[str, Any]:
+        """Keyword argument that feeds `cache` back into the next forward pass."""
+        return {self._cache_name: cache}
 
     @property
     def n_layers(self) -> int:
