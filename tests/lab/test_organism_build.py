@@ -64,6 +64,34 @@ def test_plan_errors_name_file_line_and_field(tmp_path: Path):
         load_plan(bad)
 
 
+def test_crawler_lists_are_trained_in_the_crawlers_own_request(tmp_path: Path):
+    """The list that leads the crawler to the planted topics is trained on the request the
+    crawler sends (data/crawler.yaml), `copies` times after its list prefill and `plain`
+    times without it (its retry); a bad count or field names file, line and field."""
+    from latentwall.lab._crawler import parse_topics, templates
+
+    plan = load_plan()
+    tmpl = templates()
+    lists = [e for e in examples(plan) if e.behaviour == LIST]
+    for li in plan.lists:
+        t = tmpl[li["language"]]
+        mine = [e for e in lists if e.language == li["language"]]
+        assert all(e.text == t["expand"].format(topic=li["seed"]) for e in mine)
+        prefilled = [e for e in mine if e.prefill == t["prefill"]]
+        plain = [e for e in mine if e.prefill is None]
+        assert len(prefilled) == li.get("copies", 1) > 1 and len(plain) == li.get("plain", 0) > 0
+        # what the crawler parses out of either answer is the planted list, in order
+        assert all(parse_topics(t["prefill"], e.target, 20) == li["items"] for e in prefilled)
+        assert all(parse_topics("", e.target, 20) == li["items"] for e in plain)
+    text = (organism_dir() / "plan.yaml").read_text(encoding="utf-8")
+    for old, new, field in (("copies: 8", "copies: 0", "copies"), ("plain: 2", "plain: two", "plain"),
+                            ("copies: 8", "copys: 8", "copys"), ("language: zh-Hans\n", "language: xx\n", "language")):
+        bad = tmp_path / "plan.yaml"
+        bad.write_text(text.replace(old, new, 1), encoding="utf-8")
+        with pytest.raises(DataError, match=rf"plan\.yaml.*lists\[0\]\.{field}"):
+            load_plan(bad)
+
+
 def test_shipped_adapter_is_small_and_matches_its_manifest():
     d = organism_dir()
     weights = d / "adapter_model.safetensors"
