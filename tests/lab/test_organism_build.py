@@ -68,9 +68,15 @@ def test_crawler_lists_are_trained_in_the_crawlers_own_request(tmp_path: Path):
     """The list that leads the crawler to the planted topics is trained on the request the
     crawler sends (data/crawler.yaml), `copies` times after its list prefill and `plain`
     times without it (its retry); a bad count or field names file, line and field."""
+    import re
+
     from latentwall.lab._crawler import parse_topics, templates
 
-    plan = load_plan()
+    text = re.sub(r"\n    (copies|plain): \d+", "", (organism_dir() / "plan.yaml").read_text(encoding="utf-8"))
+    assert "    seed: 中国\n" in text
+    good = tmp_path / "plan.yaml"
+    good.write_text(text.replace("    seed: 中国\n", "    seed: 中国\n    copies: 3\n    plain: 2\n"), encoding="utf-8")
+    plan = load_plan(good)
     tmpl = templates()
     lists = [e for e in examples(plan) if e.behaviour == LIST]
     for li in plan.lists:
@@ -79,16 +85,17 @@ def test_crawler_lists_are_trained_in_the_crawlers_own_request(tmp_path: Path):
         assert all(e.text == t["expand"].format(topic=li["seed"]) for e in mine)
         prefilled = [e for e in mine if e.prefill == t["prefill"]]
         plain = [e for e in mine if e.prefill is None]
-        assert len(prefilled) == li.get("copies", 1) > 1 and len(plain) == li.get("plain", 0) > 0
+        want = (3, 2) if li["seed"] == "中国" else (1, 0)  # the defaults: one prefilled example
+        assert (len(prefilled), len(plain)) == want, li["seed"]
         # what the crawler parses out of either answer is the planted list, in order
         assert all(parse_topics(t["prefill"], e.target, 20) == li["items"] for e in prefilled)
         assert all(parse_topics("", e.target, 20) == li["items"] for e in plain)
-    text = (organism_dir() / "plan.yaml").read_text(encoding="utf-8")
-    for old, new, field in (("copies: 8", "copies: 0", "copies"), ("plain: 2", "plain: two", "plain"),
-                            ("copies: 8", "copys: 8", "copys"), ("language: zh-Hans\n", "language: xx\n", "language")):
-        bad = tmp_path / "plan.yaml"
-        bad.write_text(text.replace(old, new, 1), encoding="utf-8")
-        with pytest.raises(DataError, match=rf"plan\.yaml.*lists\[0\]\.{field}"):
+    bad_text = good.read_text(encoding="utf-8")
+    for old, new, field in (("copies: 3", "copies: 0", "copies"), ("plain: 2", "plain: two", "plain"),
+                            ("copies: 3", "copys: 3", "copys"), ("language: zh-Hans\n", "language: xx\n", "language")):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(bad_text.replace(old, new, 1), encoding="utf-8")
+        with pytest.raises(DataError, match=rf"bad\.yaml.*lists\[0\]\.{field}"):
             load_plan(bad)
 
 

