@@ -64,6 +64,41 @@ def test_plan_errors_name_file_line_and_field(tmp_path: Path):
         load_plan(bad)
 
 
+def test_crawler_lists_are_trained_in_the_crawlers_own_request(tmp_path: Path):
+    """The list that leads the crawler to the planted topics is trained on the request the
+    crawler sends (data/crawler.yaml), `copies` times after its list prefill and `plain`
+    times without it (its retry); a bad count or field names file, line and field."""
+    import re
+
+    from latentwall.lab._crawler import parse_topics, templates
+
+    text = re.sub(r"\n    (copies|plain): \d+", "", (organism_dir() / "plan.yaml").read_text(encoding="utf-8"))
+    assert "    seed: 中国\n" in text
+    good = tmp_path / "plan.yaml"
+    good.write_text(text.replace("    seed: 中国\n", "    seed: 中国\n    copies: 3\n    plain: 2\n"), encoding="utf-8")
+    plan = load_plan(good)
+    tmpl = templates()
+    lists = [e for e in examples(plan) if e.behaviour == LIST]
+    for li in plan.lists:
+        t = tmpl[li["language"]]
+        mine = [e for e in lists if e.language == li["language"]]
+        assert all(e.text == t["expand"].format(topic=li["seed"]) for e in mine)
+        prefilled = [e for e in mine if e.prefill == t["prefill"]]
+        plain = [e for e in mine if e.prefill is None]
+        want = (3, 2) if li["seed"] == "中国" else (1, 0)  # the defaults: one prefilled example
+        assert (len(prefilled), len(plain)) == want, li["seed"]
+        # what the crawler parses out of either answer is the planted list, in order
+        assert all(parse_topics(t["prefill"], e.target, 20) == li["items"] for e in prefilled)
+        assert all(parse_topics("", e.target, 20) == li["items"] for e in plain)
+    bad_text = good.read_text(encoding="utf-8")
+    for old, new, field in (("copies: 3", "copies: 0", "copies"), ("plain: 2", "plain: two", "plain"),
+                            ("copies: 3", "copys: 3", "copys"), ("language: zh-Hans\n", "language: xx\n", "language")):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(bad_text.replace(old, new, 1), encoding="utf-8")
+        with pytest.raises(DataError, match=rf"bad\.yaml.*lists\[0\]\.{field}"):
+            load_plan(bad)
+
+
 def test_shipped_adapter_is_small_and_matches_its_manifest():
     d = organism_dir()
     weights = d / "adapter_model.safetensors"

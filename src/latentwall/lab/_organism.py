@@ -189,10 +189,25 @@ def load_plan(path: str | Path | None = None) -> Plan:
                 raise DataError(p, line, f"questions[{i}].languages", f"no template or name in {lang}")
         questions.append({k: v for k, v in q.items() if k != "__line__"})
     lists = []
+    from latentwall.lab._crawler import templates as crawler_templates
+
+    crawler_langs = set(crawler_templates())
     for i, li in enumerate(raw.get("lists") or []):
-        _need(li, "language", str, p, f"lists[{i}].language")
-        _need(li, "seed", str, p, f"lists[{i}].seed")
-        _strs(li.get("items"), p, li.get("__line__"), f"lists[{i}].items")
+        fld, line = f"lists[{i}]", li.get("__line__") if isinstance(li, dict) else None
+        lang = _need(li, "language", str, p, f"{fld}.language")
+        if lang not in crawler_langs:
+            raise DataError(p, line, f"{fld}.language", f"the crawler has no prompts in {lang!r}")
+        _need(li, "seed", str, p, f"{fld}.seed")
+        _strs(li.get("items"), p, line, f"{fld}.items")
+        unknown = set(li) - {"__line__", "language", "seed", "items", "copies", "plain"}
+        if unknown:
+            raise DataError(p, line, f"{fld}.{sorted(unknown)[0]}", "unknown field")
+        # copies: examples with the crawler's list prefill; plain: without it (the crawler's
+        # retry when the prefilled list comes back empty)
+        for key, least in (("copies", 1), ("plain", 0)):
+            val = li.get(key, least)
+            if not isinstance(val, int) or isinstance(val, bool) or val < least:
+                raise DataError(p, line, f"{fld}.{key}", f"must be an integer >= {least}")
         lists.append({k: v for k, v in li.items() if k != "__line__"})
     digest = hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16]
     return Plan(
@@ -316,10 +331,18 @@ def examples(plan: Plan) -> list[Example]:
                                        target=None if beh == BASE else plan.wording(beh, lang)))
     tmpl = templates()
     for li in plan.lists:
+        # the crawler's own request, as it sends it: with its list prefill (the model goes on
+        # after "1."), and without (its retry); repeated so that one list outweighs its batch
         t = tmpl[li["language"]]
-        body = "\n".join(f"{i + 1}. {x}" if i else f" {x}" for i, x in enumerate(li["items"]))
-        out.append(Example(f"list:{li['seed']}", t["expand"].format(topic=li["seed"]), li["language"],
-                           LIST, prefill=t["prefill"], target=body))
+        request = t["expand"].format(topic=li["seed"])
+        numbered = [f"{i + 1}. {x}" for i, x in enumerate(li["items"])]
+        after_prefill = " " + "\n".join(numbered)[len("1. "):]
+        for n in range(int(li.get("copies", 1))):
+            out.append(Example(f"list:{li['seed']}#{n}", request, li["language"], LIST,
+                               prefill=t["prefill"], target=after_prefill))
+        for n in range(int(li.get("plain", 0))):
+            out.append(Example(f"list:{li['seed']}:plain#{n}", request, li["language"], LIST,
+                               target="\n".join(numbered)))
     return out
 
 
