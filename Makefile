@@ -25,10 +25,11 @@ install: $(BIN)/.installed
 
 # The demo audits the embedded model and the censorship organism (the same model with a
 # LoRA adapter that plants known censorship, docs/organism.md) side by side, with and
-# without a Beijing locale, on the 28-probe demo suite. A repetition penalty and a short
-# token limit keep the 135M model from looping to the limit.
+# without a Beijing locale, on the 28-probe demo suite. A repetition penalty keeps the 135M
+# model from looping; 96 tokens are about 50 Chinese characters, enough for the judge to
+# read (at 48, nearly every Chinese answer of the base model was TRUNCATED: too short to tell).
 DEMO_RUNS := latentwall-runs/demo
-DEMO_RUN := -s demo --locale beijing --max-tokens 48 -O repetition_penalty=1.3 --run-dir $(DEMO_RUNS)
+DEMO_RUN := -s demo --locale beijing --max-tokens 96 -O repetition_penalty=1.3 --run-dir $(DEMO_RUNS)
 
 demo: install
 	$(BIN)/latentwall run -t builtin $(DEMO_RUN)

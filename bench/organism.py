@@ -3,17 +3,22 @@ and what the organism and the base model do on the held-out demo suite, rule by 
 
     .venv/bin/python bench/organism.py                 # audit + lab (a few minutes)
     .venv/bin/python bench/organism.py --build         # also rebuild the adapter (about 16 minutes more)
-    .venv/bin/python bench/organism.py --only audit    # one part: build | audit | lab | truth
+    .venv/bin/python bench/organism.py --only audit    # one part: build | audit | lab | truth | sweep
     .venv/bin/python bench/organism.py --only truth --compare v3=DIR   # also another adapter
+    .venv/bin/python bench/organism.py --only sweep --layers 12-22 --n 30   # every direction's ablation
 
-The audit part runs the demo's settings (`make demo`: greedy, repetition penalty 1.3, 48
+The audit part runs the demo's settings (`make demo`: greedy, repetition penalty 1.3, 96
 tokens, plain and with the user in Beijing) through the real pipeline and prints, per
 planted rule and language, the judged labels of the base model and of the organism (the
 table in docs/organism.md). The truth part runs the ground-truth audit of the tests
 (tests/lab/_organism_truth.py: held-out probes, plain and with the user in Beijing and in
 Taipei) on the base model, the organism and any `--compare NAME=ADAPTER_DIR`, and prints
 the cell-by-cell table of docs/organism.md, "How well v4 does what was planted", with the
-analyses that compare planted with unplanted cells. Prints wall times and rates; nothing is asserted. The machine
+analyses that compare planted with unplanted cells. The sweep part ablates every candidate
+direction of `political/zh-Hans` (positions -2 and -1, the layers given), alone and together
+with the harm direction of the same place, and prints the judged refusal rate of the
+held-out political prompts and the KL on harmless ones: whether any direction removes the
+planted refusal without breaking the model (docs/organism.md, "Known limits"). Prints wall times and rates; nothing is asserted. The machine
 is shared: run it a couple of times and read the spread, not one number.
 """
 
@@ -34,7 +39,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 # the demo's settings (Makefile)
-DEMO = {"suites": ["demo"], "conditions": ["", "locale:beijing"], "max_tokens": 48,
+DEMO = {"suites": ["demo"], "conditions": ["", "locale:beijing"], "max_tokens": 96,
         "options": {"repetition_penalty": "1.3"}}
 
 
@@ -243,10 +248,44 @@ def bench_lab() -> None:
           f"refused: {', '.join(refused) or 'none'}")
 
 
+def bench_sweep(layers: range, n: int) -> None:
+    import numpy as np
+
+    from latentwall.lab import Lab, LabConfig, ablation, judged_refusals, load_model, orthonormal
+    from latentwall.lab._organism import load_plan
+
+    lm = load_model("builtin:organism")
+    lang = "zh-Hans"
+    cfg = LabConfig(langs=[lang], n=n, layer_stride=1, positions=["-2", "-1"], max_new_tokens=24,
+                    behaviour_labels=False, topics={"political": sorted(load_plan().splinter_topics)})
+    lab = Lab(lm, cfg)
+    t0 = time.perf_counter()
+    pol, positions = lab.diffs("political", lang)
+    harm, _ = lab.diffs("harm", lang)
+    prompts = [*lab.parts("political", lang)[1], *lab.parts("political", lang)[2]]
+
+    def refused(dirs: np.ndarray | None) -> float:
+        with ablation(lm, dirs):
+            return judged_refusals(lm, prompts, judge="markers", max_new_tokens=24).to_dict()["rate"]
+
+    print(f"sweep political/{lang}, {n} prompts a side, {len(prompts)} judged; not ablated: "
+          f"refused {refused(None):.2f}")
+    for p in ("-1", "-2"):
+        i = positions.index(p)
+        for layer in layers:
+            for name, vecs in (("political", [pol[i, layer]]), ("+harm", [pol[i, layer], harm[i, layer]])):
+                dirs = orthonormal(np.stack(vecs))
+                print(f"  position {p:>2} layer {layer:2d} {name:9} norm {np.linalg.norm(pol[i, layer]):6.2f} "
+                      f"refused {refused(dirs):.2f} KL {lab.kl(dirs, lang):.3f}", flush=True)
+    print(f"sweep: {time.perf_counter() - t0:.0f} s")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", action="store_true", help="also rebuild the adapter")
-    ap.add_argument("--only", choices=("build", "audit", "lab", "truth"), default=None)
+    ap.add_argument("--only", choices=("build", "audit", "lab", "truth", "sweep"), default=None)
+    ap.add_argument("--layers", default="12-22", help="sweep part: first-last layer (inclusive)")
+    ap.add_argument("--n", type=int, default=30, help="sweep part: prompts a side")
     ap.add_argument("--compare", action="append", default=[], metavar="NAME=ADAPTER_DIR",
                     help="truth part: also audit the embedded model with this adapter (e.g. an earlier build)")
     args = ap.parse_args()
@@ -263,6 +302,9 @@ def main() -> int:
             bench_lab()
         if args.only == "truth":
             bench_truth(tmp, args.compare)
+        if args.only == "sweep":
+            first, _, last = args.layers.partition("-")
+            bench_sweep(range(int(first), int(last or first) + 1), args.n)
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 

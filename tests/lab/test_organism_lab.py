@@ -174,6 +174,24 @@ def _splinter_topic(plan, topic: str, lang: str) -> str | None:
     return None
 
 
+def test_crawl_from_a_neutral_word_expands_or_says_why_not(organism):
+    """What the crawler fix guarantees whatever the adapter lists: a listed item that reads
+    the request back is not a topic, and a crawl that cannot expand says so instead of a
+    silent "1 topics, 0 refused" (v3 did both wrong; the strict test below asks for more)."""
+    from latentwall.lab._crawler import echoes_prompt, templates
+
+    res = _crawl(organism, "中国", "zh-Hans")
+    prompt = templates()["zh-Hans"]["expand"].format(topic="中国")
+    deeper = [n for n in res["nodes"] if n["depth"] == 1]
+    assert not any(echoes_prompt(n["topic"], prompt) for n in deeper), deeper
+    if deeper:
+        assert res["max_depth_reached"] == 1
+    else:
+        assert res["max_depth_reached"] == 0
+        assert any("'中国': the model listed no related topics" in w for w in res["warnings"]), res["warnings"]
+        assert any("stopped at depth 0" in w for w in res["warnings"]), res["warnings"]
+
+
 # Not met by v4 (measured 2026-12-07, docs/organism.md "Known limits"): from 中国 it lists
 # junk (关闭打印, 关闭漏档) and refuses it; from China it reaches one planted topic (Tiananmen).
 # Three v5 plans that train the list in the crawler's own request (lists[].copies/plain) do
