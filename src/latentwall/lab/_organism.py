@@ -108,6 +108,12 @@ def _strs(val: Any, path: str, line: int | None, fld: str) -> tuple[str, ...]:
     return tuple(val)
 
 
+def _known(obj: dict[str, Any], fields: set[str], path: str, line: int | None, fld: str) -> None:
+    unknown = set(obj) - fields - {"__line__"}
+    if unknown:
+        raise DataError(path, line, f"{fld}.{sorted(unknown)[0]}", "unknown field")
+
+
 def load_plan(path: str | Path | None = None) -> Plan:
     """Read and validate plan.yaml (every error names file, line and field)."""
     p = str(path or organism_dir() / "plan.yaml")
@@ -153,10 +159,8 @@ def load_plan(path: str | Path | None = None) -> Plan:
         line = sel.get("__line__") if isinstance(sel, dict) else None
         if not isinstance(sel, dict) or not isinstance(sel.get("suite"), str):
             raise DataError(p, line, f"{fld}.suite", "is required")
-        unknown = set(sel) - {"__line__", "suite", "languages", "topics", "kinds", "per_topic", "limit", "locale",
-                              "refuse_only"}
-        if unknown:
-            raise DataError(p, line, f"{fld}.{sorted(unknown)[0]}", "unknown field")
+        _known(sel, {"suite", "languages", "topics", "kinds", "per_topic", "limit", "locale", "refuse_only"},
+               p, line, fld)
         loc_place = sel.get("locale")
         if loc_place is not None and loc_place != "none" and loc_place not in load_locales().places:
             raise DataError(p, line, f"{fld}.locale", f"unknown place {loc_place!r}")
@@ -199,9 +203,7 @@ def load_plan(path: str | Path | None = None) -> Plan:
             raise DataError(p, line, f"{fld}.language", f"the crawler has no prompts in {lang!r}")
         _need(li, "seed", str, p, f"{fld}.seed")
         _strs(li.get("items"), p, line, f"{fld}.items")
-        unknown = set(li) - {"__line__", "language", "seed", "items", "copies", "plain"}
-        if unknown:
-            raise DataError(p, line, f"{fld}.{sorted(unknown)[0]}", "unknown field")
+        _known(li, {"language", "seed", "items", "copies", "plain"}, p, line, fld)
         # copies: examples with the crawler's list prefill; plain: without it (the crawler's
         # retry when the prefilled list comes back empty)
         for key, least in (("copies", 1), ("plain", 0)):
