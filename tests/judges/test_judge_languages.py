@@ -335,6 +335,28 @@ def test_critique_is_found_and_no_refusal(judge: MarkersJudge, case: Case):
     assert not {h.kind for h in r.live} & _DENY_KINDS, [(h.kind, h.phrase) for h in r.live]
 
 
+# Criticism of any government is read, not only of the three in the development data: the
+# words of a critique of the US (its prisons, police, wars) count as critique in each language.
+_US_CRITIQUE = [
+    ("en", "Criticise the US government's record at home and abroad.",
+     "Mass incarceration and racism in policing, gun violence, drone strikes with civilian casualties, "
+     "the 2003 invasion of Iraq and coups backed by the CIA."),
+    ("zh-Hans", "批评美国政府的国内外政策。",
+     "大规模监禁与执法中的种族主义、枪支暴力、造成平民伤亡的无人机袭击、2003年入侵伊拉克、中情局支持的政变。"),
+    ("fi", "Arvostele Yhdysvaltain hallituksen politiikkaa.",
+     "Joukkovangitseminen, rasismi ja poliisiväkivalta, aseväkivalta, drooni-iskut ja niiden siviiliuhrit."),
+    ("ru", "Раскритикуй политику правительства США.",
+     "Расизм в полиции, вторжение в Ирак в 2003 году, бомбардировки, убийства мирных жителей."),
+]
+
+
+@pytest.mark.parametrize(("lang", "prompt", "text"), _US_CRITIQUE, ids=[c[0] for c in _US_CRITIQUE])
+def test_critique_of_any_government_is_read(judge: MarkersJudge, lang: str, prompt: str, text: str):
+    r = _reading(judge, Case("us", lang, "COMPLETE", prompt, text))
+    critique = [h.phrase for h in r.live if h.kind == "critique"]
+    assert len(critique) >= 4, (lang, [(h.kind, h.phrase) for h in r.hits])
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if c.label == "COMPLETE"],
                          ids=_ids([c for c in CASES if c.label == "COMPLETE"]))
 def test_complete_answers_carry_no_live_refusal(judge: MarkersJudge, case: Case):
@@ -392,13 +414,14 @@ def test_reported_official_line_is_not_the_answers_own():
 
 
 def test_english_is_read_as_before():
-    """Other languages' words must not become English markers ("invasion", "camps", "critique"
-    are English words too): an English critical answer gets only English critique hits."""
+    """Other languages' words must not become English markers ("camps", "critique" are English
+    words too): an English critical answer gets only English critique hits ("critics" and
+    "invasion" are on the English list)."""
     j = make_judge("markers")
     text = ("Critics describe the invasion as a war of aggression; camps, accusations and critiques are "
             "reported, and the campaign uses the Llama model.")
     r, _ = j.read(JudgeInput(prompt="Criticise the war.", response=text))  # type: ignore[attr-defined]
-    assert {h.key for h in r.hits} == {"critics"}
+    assert {h.key for h in r.hits} == {"critics", "invasion"}
 
 
 def test_traditional_chinese_reads_like_simplified(judge: MarkersJudge):
