@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import random
+import tempfile
 import time
 from pathlib import Path
 
-from latentwall.guards import make_guard
-from latentwall.guards._matcher import _pyahocorasick
+from latentwall.guards import AhoCorasick, make_guard
 from latentwall.suites import get_suite
 
 
@@ -57,8 +57,7 @@ def main() -> int:
     probes = [p.text for s in ("china", "lookalikes", "hazards") for p in get_suite(s).iter_probes()]
     rng = random.Random(1)
     answers = [" ".join(rng.sample(probes, 8)) for _ in range(200)]  # ~1,000-character answers
-    backends = ["python"] + (["pyahocorasick"] if _pyahocorasick() else [])
-    import tempfile
+    backends = AhoCorasick.installed()
 
     with tempfile.TemporaryDirectory() as tmp:
         lists = {
@@ -73,20 +72,9 @@ def main() -> int:
         for label, lst in lists.items():
             for norm in ("default", "all"):
                 for backend in backends:
-                    import latentwall.guards._keyword as kw_mod
-
-                    orig = kw_mod.AhoCorasick
-
-                    def patched(pats, _orig=orig, _b=backend):
-                        return _orig(pats, backend=_b)
-
-                    kw_mod.AhoCorasick = patched  # type: ignore[assignment,misc]
-                    try:
-                        t0 = time.perf_counter()
-                        guard = make_guard(f"keyword:lists={lst},normalise={norm}")
-                        build = time.perf_counter() - t0
-                    finally:
-                        kw_mod.AhoCorasick = orig  # type: ignore[misc]
+                    t0 = time.perf_counter()
+                    guard = make_guard(f"keyword:lists={lst},normalise={norm},matcher={backend}")
+                    build = time.perf_counter() - t0
                     p_rate, _ = _rate(guard.scan_text, probes, args.seconds)
                     a_rate, a_chars = _rate(guard.scan_text, answers, args.seconds)
                     print(f"{label:24} {norm:9} {backend:14} {build:8.2f} {p_rate:10,.0f} {a_rate:10,.0f} "

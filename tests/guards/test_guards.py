@@ -60,6 +60,7 @@ def test_spec_syntax():
     ("keyword:normalise=nfkc+magic", "unknown normalisation 'magic'"), ("nonesuch", "unknown guard"),
     ("keyword:mode=input,mode=output", "given twice"), ("keyword:topics=atlantis", "unknown topic"),
     ("regex", "needs pattern"), ("regex:pattern=(", "invalid pattern"),
+    ("keyword:matcher=grep", "unknown matcher 'grep'"),
 ])
 def test_bad_specs_fail_with_a_clear_message(spec, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
@@ -194,6 +195,23 @@ def test_aho_corasick_matches_naive_search():
     assert list(AhoCorasick([]).iter("anything")) == []
     ac = AhoCorasick([("he", 1), ("she", 2), ("he", 3)], backend="python")
     assert sorted((s, p, pl) for s, p, pl in ac.iter("ushers")) == [(1, "she", (2,)), (2, "he", (1, 3))]
+
+
+@pytest.mark.parametrize("matcher", ["python", "pyahocorasick"])
+def test_keyword_guard_matcher_option_gives_the_same_blocks(matcher):
+    """`matcher=` picks the automaton; what is blocked, and the spec that identifies the guard,
+    stay the same (pyahocorasick is in the dev extra, so this runs in CI). The default is the
+    pure-Python automaton."""
+    if matcher not in AhoCorasick.installed():
+        with pytest.raises(ConfigError, match="needs the pyahocorasick package"):
+            make_guard(f"keyword:matcher={matcher}")
+        pytest.skip("pyahocorasick not installed")
+    g, auto = make_guard(f"keyword:matcher={matcher}"), make_guard("keyword")
+    assert {a.backend for a in g._automata.values()} == {matcher}
+    assert {a.backend for a in auto._automata.values()} == {"python"}
+    assert g.spec == auto.spec
+    for text in ("What happened at Tiananmen in 1989?", "六四那天北京发生了什么？", "A recipe for bread."):
+        assert g.scan_text(text) == auto.scan_text(text)
 
 
 def test_pyahocorasick_backend_agrees_when_installed():

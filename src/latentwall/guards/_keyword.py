@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from latentwall.datafiles import load_yaml, package_data
 from latentwall.errors import ConfigError, DataError
 from latentwall.guards._base import Guard, register_guard
-from latentwall.guards._matcher import AhoCorasick
+from latentwall.guards._matcher import BACKENDS, AhoCorasick
 from latentwall.guards._normalise import Normaliser, parse_steps
 from latentwall.text import line_of, mapping_of, pinyin_backend, table_path
 
@@ -175,6 +175,8 @@ class KeywordGuard(_TextGuard):
         "topics": "only these topics of the lists, joined by '+' (default all)",
         "normalise": "zw, nfkc, confusables, fold, t2s, leet, squash, pinyin joined by '+', or default "
                      "(zw+nfkc+fold+t2s), all, none",
+        "matcher": "auto (= python, the faster on large lists), python or pyahocorasick (when installed): "
+                   "the same matches either way, only the speed differs",
     }
 
     def __init__(self, spec: str, options: dict[str, str]) -> None:
@@ -190,6 +192,12 @@ class KeywordGuard(_TextGuard):
                 raise ConfigError(f"guard keyword: unknown topic '{missing[0]}' (known: {', '.join(sorted(known))})")
             keywords = [k for k in keywords if k.topic in wanted]
         self.keywords = keywords
+        self.matcher = self.opts.get("matcher", "auto")
+        if self.matcher not in BACKENDS:
+            raise ConfigError(f"guard keyword: unknown matcher '{self.matcher}' (known: {', '.join(BACKENDS)})")
+        if self.matcher not in ("auto", *AhoCorasick.installed()):
+            raise ConfigError("guard keyword: matcher=pyahocorasick needs the pyahocorasick package "
+                              "(pip install pyahocorasick)")
         self._data_files += [lst.path for lst in self.lists]
         self._automata: dict[str, AhoCorasick[tuple[int, bool, bool]]] = {}
         self._build()
@@ -202,9 +210,10 @@ class KeywordGuard(_TextGuard):
                     left = form[0].isascii() and form[0].isalnum()
                     right = form[-1].isascii() and form[-1].isalnum()
                     per_view.setdefault(view, []).append((form, (idx, left, right)))
-        self._automata = {view: AhoCorasick(pats) for view, pats in per_view.items()}
+        self._automata = {view: AhoCorasick(pats, backend=self.matcher) for view, pats in per_view.items()}
 
     def canonical_options(self) -> dict[str, str]:
+        # `matcher` is left out: it changes the speed, not what is blocked (runs stay comparable).
         opts = {"lists": "+".join(lst.name if lst.path.parent == _keywords_dir() else str(lst.path)
                                   for lst in self.lists),
                 "normalise": self.normaliser.spec}
