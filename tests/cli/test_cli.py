@@ -28,6 +28,14 @@ def test_suites_json_lists_counts(env):
     assert set(by_name["starter"]["by_language"]) >= {"en", "zh-Hans"}
 
 
+def test_guards_lists_each_guards_options(env):
+    """What goes after `--guard NAME:` is on the plain listing, not only in --json."""
+    proc = run_cli("guards", env=env)
+    assert proc.returncode == 0, proc.stderr
+    rows = {tuple(line.split("\t")[:2]) for line in proc.stdout.splitlines()}
+    assert {("keyword", "lists"), ("keyword", "normalise"), ("keyword", "matcher"), ("regex", "pattern")} <= rows
+
+
 def test_run_json_then_report_and_summary(env, tmp_path):
     with FakeOpenAIServer() as srv:
         proc = run_cli("run", "-t", f"openai:fake@{srv.base_url}", "-s", "mini", "--json",

@@ -45,6 +45,10 @@ def guards(args: argparse.Namespace) -> int:
         return 0
     print_table("guards (use with run --guard NAME[:options])", ["guard", "what it does"],
                 [[str(g.get("name", "")), str(g.get("summary", g.get("doc", "")))] for g in catalog])
+    # Options are what a user writes after the colon; without them here they were only in --json.
+    print_table("guard options (NAME:option=value,option=value)", ["guard", "option", "what it sets"],
+                [[str(g.get("name", "")), str(opt), str(help_)] for g in catalog
+                 for opt, help_ in (g.get("options") or {}).items()])
     print_table("keyword lists (keyword:lists=A+B)", ["list", "topics", "keywords"],
                 [[str(k.get("name", "")),
                   ", ".join(f"{t} {n}" for t, n in (k.get("topics") or {}).items()),
