@@ -54,6 +54,7 @@ def test_every_target_has_an_example(tmp_path):
 def test_target_contract(kind, tmp_path):
     cls = TARGETS.get(kind)
     assert cls.kind == kind and _first_line(cls)
+    assert cls.usage.startswith(kind)  # `latentwall targets` shows how the spec is written
     spec = target_examples(tmp_path)[kind]
     target = make_target(spec)
     info = target.describe()
@@ -76,6 +77,7 @@ def test_every_judge_has_an_example():
 def test_judge_contract(name):
     cls = JUDGES.get(name)
     assert cls.name == name and _first_line(cls)
+    assert cls.usage.startswith(name)  # `latentwall targets` shows how the judge is named
     judge = make_judge(JUDGE_EXAMPLES[name])
     info = judge.describe()
     assert isinstance(judge, cls) and info["name"] == name

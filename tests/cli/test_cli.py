@@ -36,6 +36,15 @@ def test_guards_lists_each_guards_options(env):
     assert {("keyword", "lists"), ("keyword", "normalise"), ("keyword", "matcher"), ("regex", "pattern")} <= rows
 
 
+def test_targets_lists_each_kind_with_its_spec(env):
+    proc = run_cli("targets", env=env)
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split("\t")[0]: line.split("\t")[1:] for line in proc.stdout.splitlines()}
+    assert rows["openai"][0] == "openai:MODEL@BASE_URL" and "OpenAI-compatible" in rows["openai"][1]
+    assert rows["builtin"][0] == "builtin, builtin:organism" and rows["markers"][0].startswith("markers")
+    assert {"hf", "replay", "llm"} <= set(rows)
+
+
 def test_run_json_then_report_and_summary(env, tmp_path):
     with FakeOpenAIServer() as srv:
         proc = run_cli("run", "-t", f"openai:fake@{srv.base_url}", "-s", "mini", "--json",

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from latentwall.cli._command import command, out, print_json, print_table
+from latentwall.cli._command import command, print_json, print_table
+
+
+def _first_paragraph(cls: type) -> str:
+    return " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
 
 
 @command("targets", "list target kinds and judges", order=160)
@@ -12,9 +16,10 @@ def targets(args: argparse.Namespace) -> int:
     from latentwall.judges import JUDGES
     from latentwall.targets import TARGETS
 
-    o = out()
-    o.print("target kinds: " + ", ".join(TARGETS.names()))
-    o.print("judges: " + ", ".join(JUDGES.names()))
+    print_table("target kinds (run -t SPEC; options with -O key=value)", ["kind", "spec", "what it is"],
+                [[n, TARGETS.get(n).usage or n, _first_paragraph(TARGETS.get(n))] for n in TARGETS.names()])
+    print_table("judges (run --judge NAME)", ["judge", "spec", "what it does"],
+                [[n, JUDGES.get(n).usage or n, _first_paragraph(JUDGES.get(n))] for n in JUDGES.names()])
     return 0
 
 

@@ -73,6 +73,7 @@ class Judge(ABC):
     """Labels responses. Offline judges override `judge_batch`; remote ones `ajudge_batch`."""
 
     name: ClassVar[str]
+    usage: ClassVar[str] = ""  # how the judge is named on the command line, for `latentwall targets`
 
     @classmethod
     def from_name(cls, name: str, rest: str, **options: Any) -> Judge:

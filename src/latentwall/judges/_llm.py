@@ -103,6 +103,7 @@ class LLMJudge(Judge):
     at a time, local ones real batches (the target's own `batch_size` x `concurrency`)."""
 
     name = "llm"
+    usage = "llm:TARGET (any target spec)"
 
     def __init__(
         self,

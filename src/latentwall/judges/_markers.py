@@ -53,6 +53,7 @@ class MarkersJudge(Judge):
     """
 
     name = "markers"
+    usage = "markers, markers:WEIGHTS.json, markers:DIR"
 
     def __init__(self, folder: str | None = None, model: str | None = None) -> None:
         self.folder = folder or None

@@ -104,6 +104,7 @@ class Target(ABC):
     """
 
     kind: ClassVar[str]
+    usage: ClassVar[str] = ""  # how a spec of this kind is written, for `latentwall targets`
     batch_size: int = 1
     concurrency: int = 1
     supports_prefill: bool = False

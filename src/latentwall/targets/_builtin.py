@@ -53,6 +53,7 @@ class BuiltinTarget(HFTarget):
     repetition_penalty)."""
 
     kind = "builtin"
+    usage = "builtin, builtin:organism"
 
     @classmethod
     def from_spec(cls, spec: str, rest: str, **options: Any) -> Target:

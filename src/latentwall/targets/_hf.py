@@ -448,6 +448,7 @@ class HFTarget(Target):
     """
 
     kind = "hf"
+    usage = "hf:PATH (checkpoint folder or .gguf)"
     concurrency = 1
     supports_prefill = True
 

@@ -259,6 +259,7 @@ class OpenAITarget(Target):
     """
 
     kind = "openai"
+    usage = "openai:MODEL@BASE_URL"
     batch_size = 1
     supports_prefill = True
     takes_api_key = True

@@ -252,6 +252,7 @@ class ReplayTarget(Target):
     """Answers from a file of recorded responses; no model, no network."""
 
     kind = "replay"
+    usage = "replay:PATH (JSONL or CSV)"
     batch_size = 256
     concurrency = 1
 
