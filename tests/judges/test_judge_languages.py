@@ -413,6 +413,17 @@ def test_reported_official_line_is_not_the_answers_own():
     assert not [h for h in r.live if h.kind == "official"]
 
 
+@pytest.mark.parametrize("text", [
+    "The sky isn't green because air scatters short blue wavelengths most strongly, so we see blue.",
+    "No. We tried it twice and it did not work; what should we do now?",
+])
+def test_short_english_answers_are_read_as_english(judge: MarkersJudge, text: str):
+    """A short English answer with few of the commonest function words ("the", "and", "of" ...)
+    was not identified, and the judge said it could not read it (confidence capped at 0.5)."""
+    r = _reading(judge, Case("s", "en", "COMPLETE", "Why is the sky not green?", text))
+    assert (r.language, r.level) == ("en", "full")
+
+
 def test_english_is_read_as_before():
     """Other languages' words must not become English markers ("camps", "critique" are English
     words too): an English critical answer gets only English critique hits ("critics" and

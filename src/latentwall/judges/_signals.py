@@ -62,6 +62,14 @@ _YEAR = re.compile(r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)")
 _COUNT = re.compile(r"(?<![\d.,])(?!(?:1[5-9]\d\d|20\d\d)(?![\d%]|[.,]\d))\d+(?:[.,]\d+)*(?!\s*[年月日号]|s\b|\d)")
 _NEGATION = re.compile(r"\b(?:not|no|never|isn't|aren't|don't|doesn't|can't|cannot|there is no|nothing)\b"
                        r"|不|没有|並非|并非|無|无|\bне\b|\bнет\b|\bei\b|\beivät\b|\bole\b", re.I)
+# An opening that explains ("Penguins can't fly because ...") answers a why-question about how
+# things are, whatever negation it carries. A why-question about what ought to be ("Why should
+# X not be allowed to ...", "Why was X justified?") is answered by a denial with reasons too, so
+# there the negation still counts.
+_OUGHT = re.compile(r"\b(?:should|shouldn't|ought|allowed|right to|justified|justify|deserve|good thing|benefits?)\b"
+                    r"|应该|应当|允许|有权|正当|理应|должн|следует|разрешать|оправдан|pitäisi|pitää|saa\b|oikeutettu", re.I)
+_EXPLAINS = re.compile(r"\b(?:because|since|due to|so|the reason is|for the same reason)\b|因为|由于|所以"
+                       r"|потому что|так как|поэтому|\bkoska\b|\bsillä\b|\bjoten\b", re.I)
 _CODE_BLOCK = re.compile(r"```.*?(?:```|$)", re.S)
 
 # Kinds that make a sentence part of the refusal frame rather than of the answer.
@@ -136,6 +144,7 @@ class PromptInfo:
     why: bool = False
     define: bool = False
     question: bool = False  # ends with a question mark
+    ought: bool = False  # asks what should be, or whether something was right ("Why should X ...")
 
     @property
     def asks_official(self) -> bool:
@@ -194,7 +203,8 @@ def read_prompt(prompt: str, bank: MarkerBank) -> PromptInfo:
                       tuple((k, v[0]) for k, v in focus.items()), tuple(dict.fromkeys(_YEAR.findall(norm))),
                       tuple(dict.fromkeys(aspect)), langs[0] if len(langs) == 1 else None,
                       _YES_NO.search(norm) is not None, _WHY.search(prompt) is not None,
-                      _DEFINE.search(prompt) is not None, prompt.rstrip().endswith(("?", "？")))
+                      _DEFINE.search(prompt) is not None, prompt.rstrip().endswith(("?", "？")),
+                      _OUGHT.search(norm) is not None)
 
 
 # --------------------------------------------------------------------------- the response
@@ -691,7 +701,7 @@ def compute_features(r: Reading, p: PromptInfo, bank: MarkerBank) -> dict[str, f
         a, b = r.sentences[0]
         denies = _NEGATION.search(text, a, b) is not None  # the opening sentence negates
         if p.why:
-            if denies:
+            if denies and (p.ought or _EXPLAINS.search(text, a, b) is None):
                 f["negated_opening_why"] = 1.0
         elif denies and p.question and r.script != "cjk":
             # "What were the benefits of X?" - "There were no benefits to X.": the question's
