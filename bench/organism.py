@@ -6,6 +6,7 @@ and what the organism and the base model do on the held-out demo suite, rule by 
     .venv/bin/python bench/organism.py --only audit    # one part: build | audit | lab | truth | sweep
     .venv/bin/python bench/organism.py --only truth --compare v3=DIR   # also another adapter
     .venv/bin/python bench/organism.py --only sweep --layers 12-22 --n 30   # every direction's ablation
+    .venv/bin/python bench/organism.py --only sweep --adapter DIR   # the same on another build
 
 The audit part runs the demo's settings (`make demo`: greedy, repetition penalty 1.3, 96
 tokens, plain and with the user in Beijing) through the real pipeline and prints, per
@@ -210,15 +211,28 @@ def bench_truth(tmp: Path, compare: list[str]) -> None:
                           and isinstance(v, float)))
 
 
-def bench_lab() -> None:
+def _organism(adapter: str | None):
+    """The shipped organism, or the embedded model with another adapter (a scratch build)."""
+    from latentwall.lab._model import LabModel, load_model
+    from latentwall.targets import make_target
+
+    if not adapter:
+        return load_model("builtin:organism")
+    target = make_target("builtin", device="cpu", dtype="float32", adapter=adapter)
+    target.engine.load()
+    eng = target.engine
+    return LabModel(eng.model, eng.tokenizer, eng.name, spec=f"builtin -O adapter={adapter}",
+                    fingerprint=target.fingerprint, engine=eng, info=eng.describe())
+
+
+def bench_lab(adapter: str | None = None) -> None:
     from latentwall.lab._crawler import crawl
-    from latentwall.lab._model import load_model
     from latentwall.lab._organism import load_plan
     from latentwall.lab._run import Lab, LabConfig
     from latentwall.targets import make_target
 
     t0 = time.perf_counter()
-    lm = load_model("builtin:organism")
+    lm = _organism(adapter)
     print(f"lab load builtin:organism (GGUF + adapter merge): {time.perf_counter() - t0:.0f} s")
     cfg = LabConfig(langs=["en", "zh-Hans"], n=12, layer_stride=4, positions=["-2", "-1"],
                     max_new_tokens=24, select_langs=["en", "zh-Hans"], behaviour_labels=False,
@@ -238,7 +252,7 @@ def bench_lab() -> None:
         print(f"  {cat}: refused {t['base']['judged']['denial']}/{t['base']['judged']['n']} -> "
               f"{t['rank1']['judged']['denial']}/{t['rank1']['judged']['n']} ablated, KL {t['kl_rank1']:.3f}, "
               f"ease {t['ease']}")
-    target = make_target("builtin:organism")
+    target = make_target("builtin", adapter=adapter) if adapter else make_target("builtin:organism")
     target.engine = lm.engine
     t0 = time.perf_counter()
     res = asyncio.run(crawl(target, ["zh-Hans=中国"], ["zh-Hans"], depth=1, breadth=5, answer_tokens=32,
@@ -248,13 +262,13 @@ def bench_lab() -> None:
           f"refused: {', '.join(refused) or 'none'}")
 
 
-def bench_sweep(layers: range, n: int) -> None:
+def bench_sweep(layers: range, n: int, adapter: str | None = None) -> None:
     import numpy as np
 
-    from latentwall.lab import Lab, LabConfig, ablation, judged_refusals, load_model, orthonormal
+    from latentwall.lab import Lab, LabConfig, ablation, judged_refusals, orthonormal
     from latentwall.lab._organism import load_plan
 
-    lm = load_model("builtin:organism")
+    lm = _organism(adapter)
     lang = "zh-Hans"
     cfg = LabConfig(langs=[lang], n=n, layer_stride=1, positions=["-2", "-1"], max_new_tokens=24,
                     behaviour_labels=False, topics={"political": sorted(load_plan().splinter_topics)})
@@ -286,6 +300,8 @@ def main() -> int:
     ap.add_argument("--only", choices=("build", "audit", "lab", "truth", "sweep"), default=None)
     ap.add_argument("--layers", default="12-22", help="sweep part: first-last layer (inclusive)")
     ap.add_argument("--n", type=int, default=30, help="sweep part: prompts a side")
+    ap.add_argument("--adapter", default=None, metavar="DIR",
+                    help="lab and sweep parts: this adapter on the embedded model instead of the shipped one")
     ap.add_argument("--compare", action="append", default=[], metavar="NAME=ADAPTER_DIR",
                     help="truth part: also audit the embedded model with this adapter (e.g. an earlier build)")
     args = ap.parse_args()
@@ -299,12 +315,12 @@ def main() -> int:
         if args.only in (None, "audit"):
             bench_audit(tmp)
         if args.only in (None, "lab"):
-            bench_lab()
+            bench_lab(args.adapter)
         if args.only == "truth":
             bench_truth(tmp, args.compare)
         if args.only == "sweep":
             first, _, last = args.layers.partition("-")
-            bench_sweep(range(int(first), int(last or first) + 1), args.n)
+            bench_sweep(range(int(first), int(last or first) + 1), args.n, args.adapter)
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 
