@@ -19,7 +19,9 @@ analyses that compare planted with unplanted cells. The sweep part ablates every
 direction of `political/zh-Hans` (positions -2 and -1, the layers given), alone and together
 with the harm direction of the same place, and prints the judged refusal rate of the
 held-out political prompts and the KL on harmless ones: whether any direction removes the
-planted refusal without breaking the model (docs/organism.md, "Known limits"). Prints wall times and rates; nothing is asserted. The machine
+planted refusal without breaking the model (docs/organism.md, "Known limits"); beside
+each, the mean projection of the political, control and harmless prompts on it and its
+largest cosine with a residual write of the adapter (docs/organism.md, "v6"). Prints wall times and rates; nothing is asserted. The machine
 is shared: run it a couple of times and read the spread, not one number.
 """
 
@@ -282,16 +284,38 @@ def bench_sweep(layers: range, n: int, adapter: str | None = None) -> None:
         with ablation(lm, dirs):
             return judged_refusals(lm, prompts, judge="markers", max_new_tokens=24).to_dict()["rate"]
 
+    acts = {role: lab.acts(role, lang) for role in ("political", "control", "harmless")}
+    writes = _adapter_writes(adapter)
     print(f"sweep political/{lang}, {n} prompts a side, {len(prompts)} judged; not ablated: "
           f"refused {refused(None):.2f}")
     for p in ("-1", "-2"):
         i = positions.index(p)
         for layer in layers:
+            u = pol[i, layer] / max(float(np.linalg.norm(pol[i, layer])), 1e-12)
+            # where each prompt set sits along the direction: ablation sets this to 0, so a
+            # large harmless offset means the ablation moves harmless prompts too (the KL)
+            proj = " ".join(f"{r} {float((a.acts[:, i, layer] @ u).mean()):+6.1f}" for r, a in acts.items())
+            cos = f" max|cos| to a LoRA write {np.abs(writes @ u).max():.2f}" if len(writes) else ""
             for name, vecs in (("political", [pol[i, layer]]), ("+harm", [pol[i, layer], harm[i, layer]])):
                 dirs = orthonormal(np.stack(vecs))
                 print(f"  position {p:>2} layer {layer:2d} {name:9} norm {np.linalg.norm(pol[i, layer]):6.2f} "
-                      f"refused {refused(dirs):.2f} KL {lab.kl(dirs, lang):.3f}", flush=True)
+                      f"refused {refused(dirs):.2f} KL {lab.kl(dirs, lang):.3f}"
+                      + (f" | projection: {proj}{cos}" if name == "political" else ""), flush=True)
     print(f"sweep: {time.perf_counter() - t0:.0f} s")
+
+
+def _adapter_writes(adapter: str | None):
+    """Unit columns of the adapter's residual writers' B matrices (o_proj, down_proj): the
+    directions the adapter can write into the residual stream."""
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from latentwall.lab._organism import organism_dir
+
+    weights = load_file(str(Path(adapter or organism_dir()) / "adapter_model.safetensors"))
+    cols = [b[:, c] for k, b in sorted(weights.items()) if "lora_B" in k and ("o_proj" in k or "down_proj" in k)
+            for c in range(b.shape[1])]
+    return np.stack([c / max(float(np.linalg.norm(c)), 1e-12) for c in cols]) if cols else np.zeros((0, 1))
 
 
 def main() -> int:
