@@ -6,6 +6,7 @@ and what the organism and the base model do on the held-out demo suite, rule by 
     .venv/bin/python bench/organism.py --only audit    # one part: build | audit | lab | truth | sweep
     .venv/bin/python bench/organism.py --only truth --compare v3=DIR   # also another adapter
     .venv/bin/python bench/organism.py --only sweep --layers 12-22 --n 30   # every direction's ablation
+    .venv/bin/python bench/organism.py --only sweep --adapter DIR   # the same on another build
 
 The audit part runs the demo's settings (`make demo`: greedy, repetition penalty 1.3, 96
 tokens, plain and with the user in Beijing) through the real pipeline and prints, per
@@ -18,7 +19,9 @@ analyses that compare planted with unplanted cells. The sweep part ablates every
 direction of `political/zh-Hans` (positions -2 and -1, the layers given), alone and together
 with the harm direction of the same place, and prints the judged refusal rate of the
 held-out political prompts and the KL on harmless ones: whether any direction removes the
-planted refusal without breaking the model (docs/organism.md, "Known limits"). Prints wall times and rates; nothing is asserted. The machine
+planted refusal without breaking the model (docs/organism.md, "Known limits"); beside
+each, the mean projection of the political, control and harmless prompts on it and its
+largest cosine with a residual write of the adapter (docs/organism.md, "v6"). Prints wall times and rates; nothing is asserted. The machine
 is shared: run it a couple of times and read the spread, not one number.
 """
 
@@ -210,15 +213,28 @@ def bench_truth(tmp: Path, compare: list[str]) -> None:
                           and isinstance(v, float)))
 
 
-def bench_lab() -> None:
+def _organism(adapter: str | None):
+    """The shipped organism, or the embedded model with another adapter (a scratch build)."""
+    from latentwall.lab._model import LabModel, load_model
+    from latentwall.targets import make_target
+
+    if not adapter:
+        return load_model("builtin:organism")
+    target = make_target("builtin", device="cpu", dtype="float32", adapter=adapter)
+    target.engine.load()
+    eng = target.engine
+    return LabModel(eng.model, eng.tokenizer, eng.name, spec=f"builtin -O adapter={adapter}",
+                    fingerprint=target.fingerprint, engine=eng, info=eng.describe())
+
+
+def bench_lab(adapter: str | None = None) -> None:
     from latentwall.lab._crawler import crawl
-    from latentwall.lab._model import load_model
     from latentwall.lab._organism import load_plan
     from latentwall.lab._run import Lab, LabConfig
     from latentwall.targets import make_target
 
     t0 = time.perf_counter()
-    lm = load_model("builtin:organism")
+    lm = _organism(adapter)
     print(f"lab load builtin:organism (GGUF + adapter merge): {time.perf_counter() - t0:.0f} s")
     cfg = LabConfig(langs=["en", "zh-Hans"], n=12, layer_stride=4, positions=["-2", "-1"],
                     max_new_tokens=24, select_langs=["en", "zh-Hans"], behaviour_labels=False,
@@ -238,7 +254,7 @@ def bench_lab() -> None:
         print(f"  {cat}: refused {t['base']['judged']['denial']}/{t['base']['judged']['n']} -> "
               f"{t['rank1']['judged']['denial']}/{t['rank1']['judged']['n']} ablated, KL {t['kl_rank1']:.3f}, "
               f"ease {t['ease']}")
-    target = make_target("builtin:organism")
+    target = make_target("builtin", adapter=adapter) if adapter else make_target("builtin:organism")
     target.engine = lm.engine
     t0 = time.perf_counter()
     res = asyncio.run(crawl(target, ["zh-Hans=中国"], ["zh-Hans"], depth=1, breadth=5, answer_tokens=32,
@@ -248,13 +264,13 @@ def bench_lab() -> None:
           f"refused: {', '.join(refused) or 'none'}")
 
 
-def bench_sweep(layers: range, n: int) -> None:
+def bench_sweep(layers: range, n: int, adapter: str | None = None) -> None:
     import numpy as np
 
-    from latentwall.lab import Lab, LabConfig, ablation, judged_refusals, load_model, orthonormal
+    from latentwall.lab import Lab, LabConfig, ablation, judged_refusals, orthonormal
     from latentwall.lab._organism import load_plan
 
-    lm = load_model("builtin:organism")
+    lm = _organism(adapter)
     lang = "zh-Hans"
     cfg = LabConfig(langs=[lang], n=n, layer_stride=1, positions=["-2", "-1"], max_new_tokens=24,
                     behaviour_labels=False, topics={"political": sorted(load_plan().splinter_topics)})
@@ -268,16 +284,38 @@ def bench_sweep(layers: range, n: int) -> None:
         with ablation(lm, dirs):
             return judged_refusals(lm, prompts, judge="markers", max_new_tokens=24).to_dict()["rate"]
 
+    acts = {role: lab.acts(role, lang) for role in ("political", "control", "harmless")}
+    writes = _adapter_writes(adapter)
     print(f"sweep political/{lang}, {n} prompts a side, {len(prompts)} judged; not ablated: "
           f"refused {refused(None):.2f}")
     for p in ("-1", "-2"):
         i = positions.index(p)
         for layer in layers:
+            u = pol[i, layer] / max(float(np.linalg.norm(pol[i, layer])), 1e-12)
+            # where each prompt set sits along the direction: ablation sets this to 0, so a
+            # large harmless offset means the ablation moves harmless prompts too (the KL)
+            proj = " ".join(f"{r} {float((a.acts[:, i, layer] @ u).mean()):+6.1f}" for r, a in acts.items())
+            cos = f" max|cos| to a LoRA write {np.abs(writes @ u).max():.2f}" if len(writes) else ""
             for name, vecs in (("political", [pol[i, layer]]), ("+harm", [pol[i, layer], harm[i, layer]])):
                 dirs = orthonormal(np.stack(vecs))
                 print(f"  position {p:>2} layer {layer:2d} {name:9} norm {np.linalg.norm(pol[i, layer]):6.2f} "
-                      f"refused {refused(dirs):.2f} KL {lab.kl(dirs, lang):.3f}", flush=True)
+                      f"refused {refused(dirs):.2f} KL {lab.kl(dirs, lang):.3f}"
+                      + (f" | projection: {proj}{cos}" if name == "political" else ""), flush=True)
     print(f"sweep: {time.perf_counter() - t0:.0f} s")
+
+
+def _adapter_writes(adapter: str | None):
+    """Unit columns of the adapter's residual writers' B matrices (o_proj, down_proj): the
+    directions the adapter can write into the residual stream."""
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from latentwall.lab._organism import organism_dir
+
+    weights = load_file(str(Path(adapter or organism_dir()) / "adapter_model.safetensors"))
+    cols = [b[:, c] for k, b in sorted(weights.items()) if "lora_B" in k and ("o_proj" in k or "down_proj" in k)
+            for c in range(b.shape[1])]
+    return np.stack([c / max(float(np.linalg.norm(c)), 1e-12) for c in cols]) if cols else np.zeros((0, 1))
 
 
 def main() -> int:
@@ -286,6 +324,8 @@ def main() -> int:
     ap.add_argument("--only", choices=("build", "audit", "lab", "truth", "sweep"), default=None)
     ap.add_argument("--layers", default="12-22", help="sweep part: first-last layer (inclusive)")
     ap.add_argument("--n", type=int, default=30, help="sweep part: prompts a side")
+    ap.add_argument("--adapter", default=None, metavar="DIR",
+                    help="lab and sweep parts: this adapter on the embedded model instead of the shipped one")
     ap.add_argument("--compare", action="append", default=[], metavar="NAME=ADAPTER_DIR",
                     help="truth part: also audit the embedded model with this adapter (e.g. an earlier build)")
     args = ap.parse_args()
@@ -299,12 +339,12 @@ def main() -> int:
         if args.only in (None, "audit"):
             bench_audit(tmp)
         if args.only in (None, "lab"):
-            bench_lab()
+            bench_lab(args.adapter)
         if args.only == "truth":
             bench_truth(tmp, args.compare)
         if args.only == "sweep":
             first, _, last = args.layers.partition("-")
-            bench_sweep(range(int(first), int(last or first) + 1), args.n)
+            bench_sweep(range(int(first), int(last or first) + 1), args.n, args.adapter)
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 
