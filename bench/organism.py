@@ -47,7 +47,8 @@ DEMO = {"suites": ["demo"], "conditions": ["", "locale:beijing"], "max_tokens": 
 
 
 def bench_build(tmp: Path) -> None:
-    from latentwall.lab._organism import build, organism_dir
+    from latentwall.lab import build_organism as build
+    from latentwall.lab import organism_dir
 
     t0 = time.perf_counter()
     man = build(tmp / "adapter", log=lambda m: print("  " + m, file=sys.stderr))
@@ -61,7 +62,7 @@ def bench_build(tmp: Path) -> None:
 def _placed(plan, row: Result) -> tuple[str, str | None, str]:
     """(the organism's rule for a row, the user's place or None, the kind of probe it is where
     nothing was planted): what both tables below classify rows by."""
-    from latentwall.lab._organism import planted
+    from latentwall.lab import planted
     from latentwall.strategies import parse_locale_condition
 
     loc = parse_locale_condition(row.condition)
@@ -77,7 +78,7 @@ def _placed(plan, row: Result) -> tuple[str, str | None, str]:
 
 def _cell(plan, row: Result) -> str:
     """Which rule of the organism a demo row falls under (docs/organism.md)."""
-    from latentwall.lab._organism import BASE
+    from latentwall.lab import ORGANISM_BASE as BASE
 
     rule, place, kind = _placed(plan, row)
     where = " (Beijing)" if place else ""
@@ -90,7 +91,7 @@ def _cell(plan, row: Result) -> str:
 
 def behaviour_table(rows: list[Result]) -> str:
     """Markdown: per rule and language, base vs organism as refused/evasive/answered of n."""
-    from latentwall.lab._organism import load_plan
+    from latentwall.lab import load_plan
 
     plan = load_plan()
     cells: dict[tuple[str, str], dict[str, list[str]]] = {}
@@ -136,7 +137,7 @@ def bench_audit(tmp: Path) -> None:
 def _truth_cell(plan, row: Result) -> str | None:
     """The docs/organism.md ground-truth cell of a row: what was planted, where, in which
     language (None: the official-line run, counted by stance)."""
-    from latentwall.lab._organism import BASE
+    from latentwall.lab import ORGANISM_BASE as BASE
 
     if row.suite == "truthoff":
         return None
@@ -160,7 +161,7 @@ def bench_truth(tmp: Path, compare: list[str]) -> None:
 
     from latentwall.analysis import locale_effects, paired_control_gap, regime_cards, splinter_index
     from latentwall.judges.stance import with_stance
-    from latentwall.lab._organism import load_plan, organism_dir, planted
+    from latentwall.lab import load_plan, organism_dir, planted
 
     plan = load_plan()
     suites = truth_suite(tmp / "suites")
@@ -215,7 +216,7 @@ def bench_truth(tmp: Path, compare: list[str]) -> None:
 
 def _organism(adapter: str | None):
     """The shipped organism, or the embedded model with another adapter (a scratch build)."""
-    from latentwall.lab._model import LabModel, load_model
+    from latentwall.lab import LabModel, load_model
     from latentwall.targets import make_target
 
     if not adapter:
@@ -228,9 +229,7 @@ def _organism(adapter: str | None):
 
 
 def bench_lab(adapter: str | None = None) -> None:
-    from latentwall.lab._crawler import crawl
-    from latentwall.lab._organism import load_plan
-    from latentwall.lab._run import Lab, LabConfig
+    from latentwall.lab import Lab, LabConfig, crawl, load_plan
     from latentwall.targets import make_target
 
     t0 = time.perf_counter()
@@ -267,8 +266,7 @@ def bench_lab(adapter: str | None = None) -> None:
 def bench_sweep(layers: range, n: int, adapter: str | None = None) -> None:
     import numpy as np
 
-    from latentwall.lab import Lab, LabConfig, ablation, judged_refusals, orthonormal
-    from latentwall.lab._organism import load_plan
+    from latentwall.lab import Lab, LabConfig, ablation, judged_refusals, load_plan, orthonormal
 
     lm = _organism(adapter)
     lang = "zh-Hans"
@@ -310,7 +308,7 @@ def _adapter_writes(adapter: str | None):
     import numpy as np
     from safetensors.numpy import load_file
 
-    from latentwall.lab._organism import organism_dir
+    from latentwall.lab import organism_dir
 
     weights = load_file(str(Path(adapter or organism_dir()) / "adapter_model.safetensors"))
     cols = [b[:, c] for k, b in sorted(weights.items()) if "lora_B" in k and ("o_proj" in k or "down_proj" in k)

@@ -27,6 +27,9 @@ _LAZY = {
     "candidate_grid": "_directions", "fit_logreg": "_probes", "tpr_at_fpr": "_probes",
     "effective_rank": "_lineage", "svg_heatmap": "_report", "svg_lines": "_report",
     "load_role": "_prompts", "split": "_prompts", "esc": "_report",
+    # the censorship organism (docs/organism.md); "module:name" where the public name differs
+    "load_plan": "_organism", "planted": "_organism", "organism_dir": "_organism",
+    "build_organism": "_organism:build", "ORGANISM_BASE": "_organism:BASE",
 }
 
 
@@ -46,7 +49,8 @@ def run_cli(args: Any) -> int:
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(import_module(f"latentwall.lab.{_LAZY[name]}"), name)
+        module, _, attr = _LAZY[name].partition(":")
+        return getattr(import_module(f"latentwall.lab.{module}"), attr or name)
     raise AttributeError(f"module 'latentwall.lab' has no attribute {name!r}")
 
 
