@@ -216,16 +216,9 @@ def bench_truth(tmp: Path, compare: list[str]) -> None:
 
 def _organism(adapter: str | None):
     """The shipped organism, or the embedded model with another adapter (a scratch build)."""
-    from latentwall.lab import LabModel, load_model
-    from latentwall.targets import make_target
+    from latentwall.lab import load_model
 
-    if not adapter:
-        return load_model("builtin:organism")
-    target = make_target("builtin", device="cpu", dtype="float32", adapter=adapter)
-    target.engine.load()
-    eng = target.engine
-    return LabModel(eng.model, eng.tokenizer, eng.name, spec=f"builtin -O adapter={adapter}",
-                    fingerprint=target.fingerprint, engine=eng, info=eng.describe())
+    return load_model("builtin", adapter=adapter) if adapter else load_model("builtin:organism")
 
 
 def bench_lab(adapter: str | None = None) -> None:

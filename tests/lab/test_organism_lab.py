@@ -228,3 +228,18 @@ def test_crawl_from_a_neutral_word_reaches_the_planted_topics(organism, plan, se
         assert sum(n["refusal"]["k"] > 0 for n in reached.values()) <= 1, reached
     assert len(refused - set(reached) if lang in plan.splinter_languages else refused) <= 1, \
         [(n["topic"], n["labels"]) for n in deeper]
+
+
+def test_load_model_merges_an_adapter_folder(organism):
+    """`load_model(spec, adapter=DIR)` is how a scratch organism build is studied (bench/organism.py
+    --adapter): the shipped adapter's folder on `builtin` gives the organism's weights."""
+    import torch
+
+    from latentwall.lab import load_model, organism_dir
+
+    lm = load_model("builtin", adapter=str(organism_dir()))
+    assert lm.fingerprint != load_model("builtin").fingerprint
+    ids = torch.tensor([organism.encode("请介绍一下六四事件。")])
+    with torch.no_grad():
+        a, b = lm.model(input_ids=ids).logits[0, -1], organism.model(input_ids=ids).logits[0, -1]
+    assert torch.allclose(a, b, atol=1e-4)

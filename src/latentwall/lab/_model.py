@@ -168,12 +168,14 @@ def block_writers(layer: Any) -> list[Any]:
 
 
 def load_model(spec: str, *, device: str = "cpu", dtype: str = "float32",
-               threads: int | None = None) -> LabModel:
-    """`builtin` or `hf:PATH` -> a loaded LabModel (float32 on CPU by default, for clean maths)."""
+               threads: int | None = None, adapter: str | None = None) -> LabModel:
+    """`builtin` or `hf:PATH` -> a loaded LabModel (float32 on CPU by default, for clean maths);
+    `adapter`: a LoRA folder merged in memory (the target option of the same name)."""
     kind, _ = parse_spec(spec)
     if kind not in ("builtin", "hf"):
         raise ConfigError(f"the lab needs the weights: use builtin or hf:PATH, not {spec!r}")
-    target = make_target(spec, device=device, dtype=dtype, threads=threads)
+    extra = {"adapter": adapter} if adapter else {}
+    target = make_target(spec, device=device, dtype=dtype, threads=threads, **extra)
     assert isinstance(target, HFTarget)
     target.engine.load()
     eng = target.engine
