@@ -58,7 +58,8 @@ class MarkerSet:
     n_phrases: int
     cues: dict[str, tuple[str, ...]]  # prompt cue kind -> phrases
     number_words: tuple[str, ...]
-    focus: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()  # (field, prompt cues, answer words)
+    # (field, prompt cues, answer words, idioms: prompt phrases where a cue does not name the field)
+    focus: tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = ()
     code_languages: tuple[str, ...] = ()
     detect: tuple[str, ...] = ()  # frequent function words that identify the language
 
@@ -97,7 +98,8 @@ class MarkerBank:
     focus_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     code_rx: re.Pattern[str] = re.compile(r"(?!)")
     cue_rx: dict[str, re.Pattern[str]] = field(default_factory=dict)  # prompt cue kind -> regex (all languages)
-    focus_rx: tuple[tuple[str, re.Pattern[str]], ...] = ()  # (field, prompt cue regex)
+    # (field, prompt cue regex, regex of its idioms or None)
+    focus_rx: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = ()
     detect_sets: dict[str, frozenset[str]] = field(default_factory=dict)  # language -> its function words
     languages: dict[str, str] = field(default_factory=dict)  # language -> level
 
@@ -360,9 +362,10 @@ def _read_cues(path: Path, data: dict[str, Any], fold: dict[int, str]) -> dict[s
 
 
 def _read_focus(path: Path, data: dict[str, Any],
-                fold: dict[int, str]) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
-    """`focus: {field: {prompt: [...], answer: [...]}}`: a question that names the field (prompt
-    cue) is answered only by a reply that uses one of its answer words (substrings)."""
+                fold: dict[int, str]) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...]:
+    """`focus: {field: {prompt: [...], answer: [...], not: [...]}}`: a question that names the
+    field (prompt cue) is answered only by a reply that uses one of its answer words
+    (substrings); a cue inside one of the `not` idioms ("killing time") does not name it."""
     raw = data.get("focus") or {}
     if not isinstance(raw, dict):
         raise _fail(path, ("focus",), "focus", "must be a mapping of field -> {prompt, answer}")
@@ -370,12 +373,14 @@ def _read_focus(path: Path, data: dict[str, Any],
     for name, spec in raw.items():
         if name == "__line__":
             continue
-        if not isinstance(spec, dict) or set(spec) - {"prompt", "answer", "__line__"} or not (
+        if not isinstance(spec, dict) or set(spec) - {"prompt", "answer", "not", "__line__"} or not (
                 spec.get("prompt") and spec.get("answer")):
-            raise _fail(path, ("focus", name), f"focus.{name}", "must be a mapping with lists 'prompt' and 'answer'")
+            raise _fail(path, ("focus", name), f"focus.{name}",
+                        "must be a mapping with lists 'prompt' and 'answer' (and optionally 'not')")
         cues = tuple(sorted({norm_phrase(p, fold) for p in _as_str_list(path, ("focus", name, "prompt"), spec["prompt"])}))
         words = tuple(norm_phrase(w, fold) for w in _as_str_list(path, ("focus", name, "answer"), spec["answer"]))
-        out.append((str(name), cues, words))
+        idioms = tuple(norm_phrase(w, fold) for w in _as_str_list(path, ("focus", name, "not"), spec.get("not") or []))
+        out.append((str(name), cues, words, idioms))
     return tuple(out)
 
 
@@ -442,15 +447,19 @@ def load_bank(folder: str | None = None) -> MarkerBank:
     trad_rx = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(t2s)) + "]") if t2s else re.compile(r"(?!)")
     focus_words: dict[str, tuple[str, ...]] = {}
     focus_cues: dict[str, set[str]] = {}
+    focus_not: dict[str, set[str]] = {}
     for s in sets:
-        for name, cues, fwords in s.focus:
+        for name, cues, fwords, idioms in s.focus:
             focus_words[name] = tuple(dict.fromkeys(focus_words.get(name, ()) + fwords))
             focus_cues.setdefault(name, set()).update(cues)
+            focus_not.setdefault(name, set()).update(idioms)
     langs = sorted({c for s in sets for c in s.code_languages}, key=len, reverse=True)
     code_rx = (re.compile(r"(?<![a-z0-9_+#])(" + "|".join(re.escape(c) for c in langs) + r")(?![a-z0-9_+#])") if langs
                else re.compile(r"(?!)"))
     cue_rx = {kind: _cue_regex([(s.script, p) for s in sets for p in s.cues.get(kind, ())]) for kind in CUE_KINDS}
-    focus_rx = tuple((name, _cue_regex([("latin" if c.isascii() else "cjk", c) for c in sorted(cues)]))
+    focus_rx = tuple((name, _cue_regex([("latin" if c.isascii() else "cjk", c) for c in sorted(cues)]),
+                      _cue_regex([("latin" if c.isascii() else "cjk", c) for c in sorted(focus_not[name])])
+                      if focus_not[name] else None)
                      for name, cues in focus_cues.items())
     detect_sets = {s.language: frozenset(s.detect) for s in sets if s.detect}
     return MarkerBank(sets, t2s, str(root), index, fold, latin, tuple(sorted(cjk, key=lambda w: (-len(w), w))),
