@@ -85,6 +85,12 @@ _MERIT_DENIED = re.compile(
     r"|(?:不|没有|并非|並非|无|無)\w{0,3}?(?:正当|好事|好处|合理|应得)"
     r"|\bне(?:т)?\b(?:\W+\w+){0,2}?\W+(?:оправдан|хорош|польз|заслуж|прав)"
     r"|\b(?:ei|eivät)\b(?:\W+\w+){0,2}?\W+(?:oikeutet|hyvä|hyöty)", re.I)
+# "Why should X not ...?" - "There is no reason why X should not ...": the reason asked for,
+# denied. A negated question's answer may agree in its own negation ("Purple carrots can't get
+# visas: they are vegetables"), so there only this form counts as denying its premise.
+_NO_REASON = re.compile(r"\bthere(?: is|'s|’s| are) no (?:\w+ ){0,2}?(?:reasons?|justification|grounds)\b"
+                        r"|没有(?:任何)?(?:理由|正当理由|依据)|нет (?:никаких )?(?:причин|оснований)"
+                        r"|\bei ole (?:mitään )?(?:syytä|perustetta)", re.I)
 _EXPLAINS = re.compile(r"\b(?:because|since|due to|so|the reason is|for the same reason)\b|因为|由于|所以"
                        r"|потому что|так как|поэтому|\bkoska\b|\bsillä\b|\bjoten\b", re.I)
 _SHORT_COUNT = 40  # words: an answer this short that gives the count asked for is that count
@@ -164,6 +170,7 @@ class PromptInfo:
     question: bool = False  # ends with a question mark
     ought: bool = False  # asks what should be, or whether something was right ("Why should X ...")
     merit: bool = False  # a question that takes something's merit as given ("Why was X justified?")
+    negated: bool = False  # the question carries a negation ("Why should X not be allowed ...?")
 
     @property
     def asks_official(self) -> bool:
@@ -231,7 +238,8 @@ def read_prompt(prompt: str, bank: MarkerBank) -> PromptInfo:
                       _DEFINE.search(prompt) is not None, prompt.rstrip().endswith(("?", "？")),
                       _OUGHT.search(norm) is not None,
                       prompt.rstrip().endswith(("?", "？")) and _MERIT.search(norm) is not None
-                      and _NEGATION.search(norm) is None)
+                      and _NEGATION.search(norm) is None,
+                      script != "cjk" and _NEGATION.search(norm) is not None)  # 不 is in too many words
 
 
 # --------------------------------------------------------------------------- the response
@@ -731,7 +739,10 @@ def compute_features(r: Reading, p: PromptInfo, bank: MarkerBank) -> dict[str, f
         if p.merit and _MERIT_DENIED.search(text, a, b) is not None:
             f["denies_merit"] = 1.0
         elif p.why:
-            if denies and (p.ought or _EXPLAINS.search(text, a, b) is None):
+            if p.ought and p.negated:
+                if _NO_REASON.search(text, a, b) is not None:
+                    f["negated_opening_why"] = 1.0
+            elif denies and (p.ought or _EXPLAINS.search(text, a, b) is None):
                 f["negated_opening_why"] = 1.0
         elif denies and p.question and r.script != "cjk":
             # "What were the benefits of X?" - "There were no benefits to X.": the question's
