@@ -72,11 +72,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "runs"
         store = Store.open(run_dir)
-        proc = subprocess.Popen([sys.executable, "-m", "latentwall.report._viewer", str(run_dir)],
-                                stdout=subprocess.PIPE, text=True)
+        # the viewer as a user starts it: `latentwall view`, which names its URL on stderr
+        proc = subprocess.Popen([sys.executable, "-m", "latentwall", "view", str(run_dir)],
+                                stderr=subprocess.PIPE, text=True)
         try:
-            assert proc.stdout is not None
-            base = proc.stdout.readline().strip().rstrip("/")
+            assert proc.stderr is not None
+            banner = proc.stderr.readline()
+            if " on http" not in banner:
+                raise SystemExit(f"the viewer did not start: {banner.strip()}")
+            base = banner.split(" on ", 1)[1].split()[0].rstrip("/")
             written = 0
             report = []
             for step in steps:

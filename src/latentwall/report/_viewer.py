@@ -272,8 +272,3 @@ def serve_viewer(
     db = _db_path(run_dir)
     serve_until_interrupted(lambda allowed: make_app(db, allowed), host, port, open_browser, on_ready,
                             lambda url: f"latentwall viewer on {url} (store {db}); Ctrl-C to stop")
-
-
-if __name__ == "__main__":  # python -m latentwall.report._viewer RUN_DIR [PORT] (benches)
-    serve_viewer(sys.argv[1], port=int(sys.argv[2]) if len(sys.argv) > 2 else 0,
-                 on_ready=lambda url: print(url, flush=True))
