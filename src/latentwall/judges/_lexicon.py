@@ -26,6 +26,7 @@ KINDS: tuple[str, ...] = (
     "refusal", "redirect", "policy", "apology", "ai_identity", "closing", "pivot",
     "partial", "deflection", "lecture", "official", "premise", "meta", "offer", "critique",
     "ignorance", "decline_part", "reporting", "neutral", "support", "referral", "general", "disclaimer",
+    "counter",
 )
 # Scripts: how phrases are bounded. Latin and Cyrillic phrases match whole words; CJK and
 # the other scripts (Arabic, Hangul, Devanagari, Thai ...) match anywhere.
@@ -36,7 +37,7 @@ _TOP_KEYS = {"language", "script", "level", "macros", "markers", "stopwords", "p
              "focus", "code_languages", "detect", "sources"}
 # Cues in the *prompt*: what kind of answer the request wants.
 CUE_KINDS = ("official", "number", "code", "list", "write", "critique", "analyse", "satire", "explain",
-             "opinion", "translate", "howto")
+             "opinion", "translate", "howto", "state")
 _MAX_EXPANSIONS = 50_000
 _MACRO_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 # Same-length folds applied to text and phrases alike (positions stay put).

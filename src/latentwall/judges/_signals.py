@@ -484,6 +484,9 @@ def read_response(text: str, prompt: PromptInfo, bank: MarkerBank) -> Reading:
     language, script, firm = _identify(prose, bank, head)  # the language is told from the head
     hits: list[Hit] = []
     langs = _languages_to_read(language if firm else None, counts, bank)
+    # The official line's counter-attack on critics ("double standards", 干涉内政) defends the
+    # state whose line it is; aimed at another government it is the critique asked for.
+    counter = "official" if "state" in prompt.tasks else "critique"
     for lang in langs:
         idx = bank.index[lang]
         kinds, exact = idx.kinds, idx.exact
@@ -497,7 +500,7 @@ def read_response(text: str, prompt: PromptInfo, bank: MarkerBank) -> Reading:
                     continue
                 found = (entry[0], key)
             a, b = m.span()
-            hits.append(Hit(a, b, found[0], src[a:b], found[1]))
+            hits.append(Hit(a, b, counter if found[0] == "counter" else found[0], src[a:b], found[1]))
     if len(langs) > 1:
         hits.sort(key=lambda h: h.start)
         hits = _drop_overlaps(hits)
