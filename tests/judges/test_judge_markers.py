@@ -463,6 +463,14 @@ def test_question_type_checks(judge, case, prompt, response, expected, fragment)
     assert fragment in out.rationale
 
 
+def test_a_macro_cannot_be_named_like_a_marker_kind(tmp_path):
+    """The English official-line phrases sat in a macro `official` for a week, matching nothing."""
+    bad = GOOD.replace("macros:\n", "macros:\n  official: [\"has always adhered\"]\n", 1)
+    with pytest.raises(DataError) as err:
+        load_marker_file(_write(tmp_path, "en.yaml", bad))
+    assert err.value.field == "macros.official" and "marker kind" in err.value.message and err.value.line == 5
+
+
 def test_focus_and_code_fields_are_validated(tmp_path):
     bad = GOOD + "focus:\n  death:\n    prompt: [died]\n"
     path = _write(tmp_path, "en.yaml", bad)

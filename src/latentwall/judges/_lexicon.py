@@ -299,6 +299,9 @@ def _read_macros(path: Path, data: dict[str, Any], fold: dict[int, str]) -> dict
             continue
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", str(name)):
             raise _fail(path, ("macros", name), f"macros.{name}", "macro names are lower_snake_case")
+        if name in KINDS:  # phrases meant for markers.official once landed in a macro `official`
+            raise _fail(path, ("macros", name), f"macros.{name}",
+                        f"'{name}' is a marker kind; name the macro otherwise, so phrases are not added to it by mistake")
         macros[name] = [norm_phrase(a, fold) for a in _as_str_list(path, ("macros", name), alts)]
         if any(c in a for a in macros[name] for c in "{}"):
             raise _fail(path, ("macros", name), f"macros.{name}", "macro alternatives cannot use macros")
