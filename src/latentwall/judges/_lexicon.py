@@ -26,7 +26,7 @@ KINDS: tuple[str, ...] = (
     "refusal", "redirect", "policy", "apology", "ai_identity", "closing", "pivot",
     "partial", "deflection", "lecture", "official", "premise", "meta", "offer", "critique",
     "ignorance", "decline_part", "reporting", "neutral", "support", "referral", "general", "disclaimer",
-    "counter",
+    "counter", "so_called",
 )
 # Scripts: how phrases are bounded. Latin and Cyrillic phrases match whole words; CJK and
 # the other scripts (Arabic, Hangul, Devanagari, Thai ...) match anywhere.

@@ -106,6 +106,9 @@ _PIECE_TASKS = frozenset({"write", "list", "analyse", "critique", "satire"})
 _WORK_TASKS = _PIECE_TASKS
 _REFUSAL_SIGNS = ("refusal", "policy", "redirect", "apology", "ai_identity", "offer", "support", "referral")
 _DROP_KINDS = frozenset({"reporting", "neutral"})
+# Kinds read by the request's target: whether it names China or Russia (prompt cue `state`).
+_ABOUT_STATE = {"counter": "official", "so_called": "premise"}
+_ABOUT_OTHER = {"counter": "critique", "so_called": "neutral"}
 
 
 def units(text: str) -> float:
@@ -484,9 +487,10 @@ def read_response(text: str, prompt: PromptInfo, bank: MarkerBank) -> Reading:
     language, script, firm = _identify(prose, bank, head)  # the language is told from the head
     hits: list[Hit] = []
     langs = _languages_to_read(language if firm else None, counts, bank)
-    # The official line's counter-attack on critics ("double standards", 干涉内政) defends the
-    # state whose line it is; aimed at another government it is the critique asked for.
-    counter = "official" if "state" in prompt.tasks else "critique"
+    # The official line's counter-attack on critics ("double standards", 干涉内政) and its bare
+    # "so-called" (所谓) defend the state whose line it is; aimed at another government the first
+    # is the critique asked for, the second sarcasm.
+    by_target = _ABOUT_STATE if "state" in prompt.tasks else _ABOUT_OTHER
     for lang in langs:
         idx = bank.index[lang]
         kinds, exact = idx.kinds, idx.exact
@@ -500,7 +504,7 @@ def read_response(text: str, prompt: PromptInfo, bank: MarkerBank) -> Reading:
                     continue
                 found = (entry[0], key)
             a, b = m.span()
-            hits.append(Hit(a, b, counter if found[0] == "counter" else found[0], src[a:b], found[1]))
+            hits.append(Hit(a, b, by_target.get(found[0], found[0]), src[a:b], found[1]))
     if len(langs) > 1:
         hits.sort(key=lambda h: h.start)
         hits = _drop_overlaps(hits)
