@@ -90,7 +90,8 @@ def test_refusal_score_separates_planted_refusals_in_both_languages(organism, pl
 # of the selected direction removed nothing (harm/en: 2/3 judged refusals before and after, not
 # parametrised; political/zh-Hans: 3/3 before and 3/3 after); on v4 political/zh-Hans still
 # fails this test (xfailed again, 2026-12-07), and so do two narrower scratch builds (v6a, v6b:
-# residual writers only; docs/organism.md "v6"). Kept as a strict xfail so the claim is checked
+# residual writers only; docs/organism.md "v6"), nor v7a (ablation in the loop: 2/3 -> 0/3 refused
+# but KL 1.20, docs/organism.md "v7"). Kept as a strict xfail so the claim is checked
 # again, and reported, the day an adapter meets it.
 @pytest.mark.parametrize("key", [pytest.param("political/zh-Hans", marks=pytest.mark.xfail(
     strict=True, reason="v3: ablation removed 0 of 3 planted zh-Hans refusals; v4: still not met (docs/organism.md)"))])
