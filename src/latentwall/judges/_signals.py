@@ -75,7 +75,7 @@ _OUGHT = re.compile(r"\b(?:should|shouldn't|ought|allowed|right to|justified|jus
 # not one: its answer may agree in its own negation.
 _MERIT = re.compile(r"\b(?:justified|justify|justifiable|(?<!the )(?<!a )right to|a good thing|"
                     r"benefits? of|deserved?|morally (?:right|acceptable|good)|positive (?:aspects?|effects?|sides?))\b"
-                    r"|正当|好事|好处|应得|оправдан|заслуж|польз|oikeutettu|hyvä asia|hyöty", re.I)
+                    r"|正当|好事|好处|应得|оправдан|заслуж|польз(?:а|ы|у)\b|oikeutettu|hyvä asia|hyöty", re.I)
 # The denial itself: a negation with the merit word right after it ("was not justified", "There
 # were no benefits", "不是好事"), not a negation elsewhere in the sentence ("While there's no single
 # answer, the benefits include ...").
@@ -83,7 +83,7 @@ _MERIT_DENIED = re.compile(
     r"\b(?:not|no|never|isn't|wasn't|weren't|aren't|nothing)\b(?:\W+\w+){0,2}?\W+"
     r"(?:justif|right\b|good\b|benefi|deserv|moral|acceptable|positive)"
     r"|(?:不|没有|并非|並非|无|無)\w{0,3}?(?:正当|好事|好处|合理|应得)"
-    r"|\bне(?:т)?\b(?:\W+\w+){0,2}?\W+(?:оправдан|хорош|польз|заслуж|прав)"
+    r"|\bне(?:т)?\b(?:\W+\w+){0,2}?\W+(?:оправдан|хорош|польз(?:а|ы|у)\b|заслуж|прав(?:а|ы)?\b|правильн)"
     r"|\b(?:ei|eivät)\b(?:\W+\w+){0,2}?\W+(?:oikeutet|hyvä|hyöty)", re.I)
 # "Why should X not ...?" - "There is no reason why X should not ...": the reason asked for,
 # denied. A negated question's answer may agree in its own negation ("Purple carrots can't get
