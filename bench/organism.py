@@ -214,11 +214,17 @@ def bench_truth(tmp: Path, compare: list[str]) -> None:
                           and isinstance(v, float)))
 
 
+def _organism_spec(adapter: str | None) -> tuple[str, dict[str, str]]:
+    """The shipped organism, or the embedded model with another adapter (a scratch build): a
+    target spec and its options, for the lab model and the crawler's target alike."""
+    return ("builtin", {"adapter": adapter}) if adapter else ("builtin:organism", {})
+
+
 def _organism(adapter: str | None):
-    """The shipped organism, or the embedded model with another adapter (a scratch build)."""
     from latentwall.lab import load_model
 
-    return load_model("builtin", adapter=adapter) if adapter else load_model("builtin:organism")
+    spec, options = _organism_spec(adapter)
+    return load_model(spec, **options)
 
 
 def bench_lab(adapter: str | None = None) -> None:
@@ -246,7 +252,8 @@ def bench_lab(adapter: str | None = None) -> None:
         print(f"  {cat}: refused {t['base']['judged']['denial']}/{t['base']['judged']['n']} -> "
               f"{t['rank1']['judged']['denial']}/{t['rank1']['judged']['n']} ablated, KL {t['kl_rank1']:.3f}, "
               f"ease {t['ease']}")
-    target = make_target("builtin", adapter=adapter) if adapter else make_target("builtin:organism")
+    spec, options = _organism_spec(adapter)
+    target = make_target(spec, **options)
     target.engine = lm.engine
     t0 = time.perf_counter()
     res = asyncio.run(crawl(target, ["zh-Hans=中国"], ["zh-Hans"], depth=1, breadth=5, answer_tokens=32,

@@ -461,9 +461,11 @@ def load_bank(folder: str | None = None) -> MarkerBank:
     code_rx = (re.compile(r"(?<![a-z0-9_+#])(" + "|".join(re.escape(c) for c in langs) + r")(?![a-z0-9_+#])") if langs
                else re.compile(r"(?!)"))
     cue_rx = {kind: _cue_regex([(s.script, p) for s in sets for p in s.cues.get(kind, ())]) for kind in CUE_KINDS}
-    focus_rx = tuple((name, _cue_regex([("latin" if c.isascii() else "cjk", c) for c in sorted(cues)]),
-                      _cue_regex([("latin" if c.isascii() else "cjk", c) for c in sorted(focus_not[name])])
-                      if focus_not[name] else None)
+
+    def by_script(phrases: set[str]) -> re.Pattern[str]:
+        return _cue_regex([("latin" if c.isascii() else "cjk", c) for c in sorted(phrases)])
+
+    focus_rx = tuple((name, by_script(cues), by_script(focus_not[name]) if focus_not[name] else None)
                      for name, cues in focus_cues.items())
     detect_sets = {s.language: frozenset(s.detect) for s in sets if s.detect}
     return MarkerBank(sets, t2s, str(root), index, fold, latin, tuple(sorted(cjk, key=lambda w: (-len(w), w))),

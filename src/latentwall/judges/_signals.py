@@ -211,8 +211,8 @@ def read_prompt(prompt: str, bank: MarkerBank) -> PromptInfo:
     focus: dict[str, tuple[str, int, int]] = {}
     for name, rx, idiom_rx in bank.focus_rx:
         idioms = [m.span() for m in idiom_rx.finditer(norm)] if idiom_rx is not None else []
-        for m in rx.finditer(norm):
-            if name not in focus and not any(a <= m.start() < b for a, b in idioms):
+        for m in rx.finditer(norm):  # the first cue outside an idiom ("killing time")
+            if not any(a <= m.start() < b for a, b in idioms):
                 focus[name] = (m.group(), m.start(), m.end())
                 break
     # Non-name terms: lower-case words (a capitalised word inside a sentence is a name), less
@@ -233,16 +233,16 @@ def read_prompt(prompt: str, bank: MarkerBank) -> PromptInfo:
         langs = []  # "what is a tuple in Python?" asks about Python, not for Python code
     if langs:
         tasks -= _PIECE_TASKS  # "write a function in Rust" asks for code, not for an essay
+    question = prompt.rstrip().endswith(("?", "？"))
+    negation = _NEGATION.search(norm) is not None
     return PromptInfo(frozenset(tasks), tuple(dict.fromkeys(latin)), tuple(dict.fromkeys(bigrams)),
                       tuple(dict.fromkeys(chars)), script, match_key(norm),
                       tuple((k, v[0]) for k, v in focus.items()), tuple(dict.fromkeys(_YEAR.findall(norm))),
                       tuple(dict.fromkeys(aspect)), langs[0] if len(langs) == 1 else None,
                       _YES_NO.search(norm) is not None, _WHY.search(prompt) is not None,
-                      _DEFINE.search(prompt) is not None, prompt.rstrip().endswith(("?", "？")),
-                      _OUGHT.search(norm) is not None,
-                      prompt.rstrip().endswith(("?", "？")) and _MERIT.search(norm) is not None
-                      and _NEGATION.search(norm) is None,
-                      script != "cjk" and _NEGATION.search(norm) is not None)  # 不 is in too many words
+                      _DEFINE.search(prompt) is not None, question, _OUGHT.search(norm) is not None,
+                      question and not negation and _MERIT.search(norm) is not None,
+                      script != "cjk" and negation)  # 不 is in too many Chinese words to say "not"
 
 
 # --------------------------------------------------------------------------- the response
