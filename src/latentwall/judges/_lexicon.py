@@ -37,7 +37,7 @@ _TOP_KEYS = {"language", "script", "level", "macros", "markers", "stopwords", "p
              "focus", "code_languages", "detect", "sources"}
 # Cues in the *prompt*: what kind of answer the request wants.
 CUE_KINDS = ("official", "number", "code", "list", "write", "critique", "analyse", "satire", "explain",
-             "opinion", "translate", "howto", "state")
+             "opinion", "translate", "howto", "state", "identity", "exclusion")
 _MAX_EXPANSIONS = 50_000
 _MACRO_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 # Same-length folds applied to text and phrases alike (positions stay put).
