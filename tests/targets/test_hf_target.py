@@ -51,6 +51,11 @@ def test_split_reasoning():
     assert split_reasoning("<think>cut off") == ("", "cut off")
     assert split_reasoning("hmm</think>ok") == ("ok", "hmm")  # template opened it
     assert split_reasoning("still thinking", opened=True) == ("", "still thinking")
+    # the offline judge's reading: a leading block, or one the template opened, is a trace; one
+    # further in is text (a model that writes "<think>" mid-answer is not reasoning there)
+    assert split_reasoning("hmm</think>ok", leading=True) == ("ok", "hmm")
+    assert split_reasoning("Intro <think>x</think> y", leading=True) == ("Intro <think>x</think> y", None)
+    assert split_reasoning("<think>x</think> y", leading=True) == ("y", "x")
 
 
 def test_cut_completion():

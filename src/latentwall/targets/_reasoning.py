@@ -32,12 +32,13 @@ def split_reasoning(text: str, opened: bool = False, *, leading: bool = False) -
     generation stopped inside the reasoning: no answer after it. Reasoning is None when
     there was no block, "" when the block was empty.
 
-    `leading`: only a block that opens the reply is a trace (the offline judge reads text
-    this way: its weights were fitted on that reading, see docs/judge.md).
+    `leading`: only a block that opens the reply, or one the template opened (a closing tag
+    with no opening one), is a trace; a block further in is kept as text (the offline judge
+    reads text this way: its weights were fitted on that reading, see docs/judge.md).
     """
     first = _first_open(text)
     if leading:
-        if first is None or text[: first[0]].strip():
+        if first is not None and text[: first[0]].strip():
             return text, None
         opened = False
     if opened:
