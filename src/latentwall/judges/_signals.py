@@ -779,7 +779,7 @@ def compute_features(r: Reading, p: PromptInfo, bank: MarkerBank) -> dict[str, f
         a, b = r.sentences[0]
         denies = _NEGATION.search(text, a, b) is not None  # the opening sentence negates
         if (p.merit and _MERIT_DENIED.search(text, a, b) is not None) or (p.against_group and _denies_harm(
-                text, a, b, denies and not p.negated)):
+                text, a, b, denies and not p.negated and r.script != "cjk")):  # 不 is in too many words
             f["denies_merit"] = 1.0
         elif p.why:
             if p.ought and p.negated:
