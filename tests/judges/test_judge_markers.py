@@ -490,6 +490,15 @@ def test_a_macro_cannot_be_named_like_a_marker_kind(tmp_path):
     assert err.value.field == "macros.official" and "marker kind" in err.value.message and err.value.line == 5
 
 
+def test_a_macro_no_phrase_uses_is_an_error(tmp_path):
+    """Two Turkish macros sat unused for weeks: a macro no phrase uses is a list of phrases
+    that match nothing, so the loader says where it is."""
+    bad = GOOD.replace("macros:\n", "macros:\n  spare: [\"never used\"]\n", 1)
+    with pytest.raises(DataError) as err:
+        load_marker_file(_write(tmp_path, "en.yaml", bad))
+    assert err.value.field == "macros.spare" and "no marker phrase uses" in err.value.message and err.value.line == 5
+
+
 def test_focus_and_code_fields_are_validated(tmp_path):
     bad = GOOD + "focus:\n  death:\n    prompt: [died]\n"
     path = _write(tmp_path, "en.yaml", bad)

@@ -316,6 +316,7 @@ def _read_markers(path: Path, data: dict[str, Any], script: str, macros: dict[st
         raise _fail(path, ("markers",), "markers", "must be a mapping of kind -> list of phrases")
     written: list[str] = []
     kinds: dict[str, tuple[str, str]] = {}
+    used: set[str] = set()
     for kind, phrases in markers.items():
         if kind == "__line__":
             continue
@@ -328,6 +329,7 @@ def _read_markers(path: Path, data: dict[str, Any], script: str, macros: dict[st
             for name in _MACRO_RE.findall(phrase):
                 if name not in macros:
                     raise _fail(path, keys, where, f"unknown macro '{{{name}}}'")
+                used.add(name)
             if re.search(r"[{}]", _MACRO_RE.sub("", phrase)):
                 raise _fail(path, keys, where, "stray brace (macros are written {name})")
             norm = norm_phrase(phrase, fold)
@@ -346,6 +348,9 @@ def _read_markers(path: Path, data: dict[str, Any], script: str, macros: dict[st
                 if prev is not None and prev[0] != kind:
                     raise _fail(path, keys, where, f"'{p}' is already a '{prev[0]}' marker ('{prev[1]}')")
                 kinds.setdefault(k, (kind, p))
+    for name in macros:
+        if name not in used:  # phrases put in a macro by mistake match nothing
+            raise _fail(path, ("macros", name), f"macros.{name}", "no marker phrase uses this macro")
     return written, kinds
 
 
