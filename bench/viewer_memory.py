@@ -12,6 +12,7 @@ Usage: .venv/bin/python bench/viewer_memory.py [MAX_ROWS]
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import tempfile
@@ -66,21 +67,39 @@ def browse(base: str, total: int) -> dict[str, float]:
     return times
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(base: str, proc: subprocess.Popen[str], timeout: float = 30.0) -> None:
+    """Poll the viewer's front page (its startup message is for people, not for parsing)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise SystemExit(f"the viewer exited with status {proc.returncode}")
+        try:
+            with urllib.request.urlopen(base + "/", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the viewer did not answer on {base} within {timeout:.0f} s")
+
+
 def main() -> None:
     top = int(sys.argv[1]) if len(sys.argv) > 1 else STEPS[-1]
     steps = [s for s in STEPS if s <= top] or [top]
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "runs"
         store = Store.open(run_dir)
-        # the viewer as a user starts it: `latentwall view`, which names its URL on stderr
-        proc = subprocess.Popen([sys.executable, "-m", "latentwall", "view", str(run_dir)],
-                                stderr=subprocess.PIPE, text=True)
+        # the viewer as a user starts it: `latentwall view`, on a port chosen here
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen([sys.executable, "-m", "latentwall", "view", str(run_dir), "--port", str(port)],
+                                stderr=subprocess.DEVNULL, text=True)
         try:
-            assert proc.stderr is not None
-            banner = proc.stderr.readline()
-            if " on http" not in banner:
-                raise SystemExit(f"the viewer did not start: {banner.strip()}")
-            base = banner.split(" on ", 1)[1].split()[0].rstrip("/")
+            wait_until_up(base, proc)
             written = 0
             report = []
             for step in steps:
