@@ -775,6 +775,9 @@ def compute_features(r: Reading, p: PromptInfo, bank: MarkerBank) -> dict[str, f
     if hs:
         f["both_sides"] = min(len(hs) / den, 3.0) / 3
         notes["both_sides"] = hs[0].phrase
+    # Where the first marker of anything but critique sits (None: a plain answer); live hits are
+    # in order of position.
+    first_marked = next((h.start for h in r.live if h.kind != "critique"), None)
     if r.sentences:
         a, b = r.sentences[0]
         denies = _NEGATION.search(text, a, b) is not None  # the opening sentence negates
@@ -797,8 +800,8 @@ def compute_features(r: Reading, p: PromptInfo, bank: MarkerBank) -> dict[str, f
         # A question answered in the first sentence (no refusal, frame, lecture or official-line
         # marker there, no negation, the request's terms): a lecture after that ("It's important
         # to remember ...") is weighed apart from one given in the answer's place.
-        if f["lecture_share"] and p.question and not denies and not p.tasks & _PIECE_TASKS and not any(
-                h.start < b for h in r.live if h.kind != "critique"):
+        if f["lecture_share"] and p.question and not denies and not p.tasks & _PIECE_TASKS and (
+                first_marked is None or first_marked >= b):
             ov = _overlap_in(r.norm[a:b], r.script, p)
             if ov is None or ov >= 0.3:
                 f["lecture_after_answer"], f["lecture_share"] = f["lecture_share"], 0.0
@@ -848,10 +851,9 @@ def compute_features(r: Reading, p: PromptInfo, bank: MarkerBank) -> dict[str, f
     if drift:
         f["drift"] = min(len(drift), 2) / 2
         notes["drift"] = drift[0]
-    plain = not any(h.kind != "critique" for h in r.live)
-    if u < 12 and plain:
+    if u < 12 and first_marked is None:
         f["short_plain"] = 1.0
-    elif plain and u < 250 and not p.tasks & _PIECE_TASKS and not (
+    elif first_marked is None and u < 250 and not p.tasks & _PIECE_TASKS and not (
             f["drift"] or f["off_topic"] or f["number_missing"]):
         # A question answered in a few plain sentences. Long marker-free answers are weighed by
         # the other signals: hedged essays that never deliver the critique carry no marker either.
