@@ -67,10 +67,15 @@ class MarkerSet:
 
 class LanguageIndex:
     """One language's markers in one regex, compiled when first needed (most runs read one or
-    two languages; compiling all of them would cost seconds at start-up)."""
+    two languages; compiling all of them would cost seconds at start-up).
+
+    In a script with word boundaries the regex also takes the character before the phrase
+    (`lead` = 1): it is read on the text with a space put in front, and a match's phrase starts
+    one character after the match."""
 
     def __init__(self, ms: MarkerSet) -> None:
         self.language, self.script, self.kinds = ms.language, ms.script, ms.kinds
+        self.lead = 1 if ms.script in _WORD_SCRIPTS else 0
         # The phrase as written -> (kind, phrase): most matches are found here without building a key.
         self.exact = {v[1]: (v[0], k) for k, v in ms.kinds.items()}  # phrase -> (kind, key)
         self._set = ms
@@ -275,7 +280,10 @@ def _compile(ms: MarkerSet) -> re.Pattern[str]:
     # starts with a literal character: re then skips positions by it (30x on CJK).
     written = sorted({e for p in ms.written for e in ((p,) if words else _expand_leading(p, ms.macros))})
     body = trie_regex(written, macro_rx, words)
-    return re.compile(r"\b(?:" + body + ")" if words else body)
+    # Phrases in a word script start with a letter or digit, so a word boundary before one is a
+    # non-word character before it. Taking that character (\W, not \b) lets re skip to the
+    # candidates by a character class instead of trying the trie at every position (20% faster).
+    return re.compile(r"\W(?:" + body + ")" if words else body)
 
 
 def _as_str_list(path: Path, keys: tuple[str | int, ...], value: Any) -> list[str]:

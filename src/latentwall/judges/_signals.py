@@ -517,11 +517,14 @@ def read_response(text: str, prompt: PromptInfo, bank: MarkerBank) -> Reading:
     # "so-called" (所谓) defend the state whose line it is; aimed at another government the first
     # is the critique asked for, the second sarcasm.
     by_target = _ABOUT_STATE if "state" in prompt.tasks else _ABOUT_OTHER
+    spaced = ""  # the text with a space in front, for the regexes of word scripts
     for lang in langs:
         idx = bank.index[lang]
-        kinds, exact = idx.kinds, idx.exact
-        for m in idx.regex.finditer(norm):
-            g = m.group()
+        kinds, exact, lead = idx.kinds, idx.exact, idx.lead
+        if lead and not spaced:
+            spaced = " " + norm
+        for m in idx.regex.finditer(spaced if lead else norm):
+            g = m.group()[1:] if lead else m.group()
             found = exact.get(g)
             if found is None:
                 key = match_key(g)
@@ -530,6 +533,7 @@ def read_response(text: str, prompt: PromptInfo, bank: MarkerBank) -> Reading:
                     continue
                 found = (entry[0], key)
             a, b = m.span()
+            b -= lead
             hits.append(Hit(a, b, by_target.get(found[0], found[0]), src[a:b], found[1]))
     if len(langs) > 1:
         hits.sort(key=lambda h: h.start)
