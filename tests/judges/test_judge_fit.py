@@ -49,12 +49,22 @@ def test_shipped_weights_are_what_the_refit_makes(refit):
     got = refit.model.to_dict()
     assert got["features"] == shipped["features"] == list(FEATURES)
     assert got["classes"] == shipped["classes"]
+    # L-BFGS stops at tol 1e-6, and scipy / scikit-learn releases reach the optimum by slightly
+    # different paths: the same table refits to weights that differ in the fifth decimal (seen:
+    # up to 1e-4 between the release the shipped weights were fitted with and scipy 1.17 with
+    # scikit-learn 1.9). Within that, the refit must judge every fitted row as the shipped
+    # weights do.
     for a, b in zip(got["coef"], shipped["coef"], strict=True):
-        assert a == pytest.approx(b, abs=1e-5)
-    assert got["intercept"] == pytest.approx(shipped["intercept"], abs=1e-5)
+        assert a == pytest.approx(b, abs=1e-3)
+    assert got["intercept"] == pytest.approx(shipped["intercept"], abs=1e-3)
     assert got["temperature"] == pytest.approx(shipped["temperature"], abs=1e-3)
     assert got["bias"] == shipped["bias"]
     assert got["meta"]["fitted_on"] == shipped["meta"]["fitted_on"]
+    old, new = make_judge("markers").model, refit.model
+    for row in read_table(TABLE):
+        a, b = old.proba(row.x), new.proba(row.x)
+        assert b == pytest.approx(a, abs=1e-3), row
+        assert new.decide(b, row.x) == old.decide(a, row.x), row
 
 
 def test_confidence_is_calibrated_on_held_back_requests(refit):
