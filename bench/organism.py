@@ -14,7 +14,7 @@ planted rule and language, the judged labels of the base model and of the organi
 table in docs/organism.md). The truth part runs the ground-truth audit of the tests
 (tests/lab/_organism_truth.py: held-out probes, plain and with the user in Beijing and in
 Taipei) on the base model, the organism and any `--compare NAME=ADAPTER_DIR`, and prints
-the cell-by-cell table of docs/organism.md, "How well v4 does what was planted", with the
+the cell-by-cell table of docs/organism.md, "How well v8 does what was planted", with the
 analyses that compare planted with unplanted cells. The sweep part ablates every candidate
 direction of `political/zh-Hans` (positions -2 and -1, the layers given), alone and together
 with the harm direction of the same place, and prints the judged refusal rate of the

@@ -512,7 +512,9 @@ def build(out_dir: str | Path, *, plan_path: str | Path | None = None,
     train_s = time.perf_counter() - t_train
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(out / WEIGHTS_NAME), metadata={"format": "pt", "latentwall": SCHEMA})
+    # One metadata key: safetensors writes its metadata map in hash order, so with two keys the
+    # same tensors made files (and sha256s) that differed from one build process to the next.
+    save_file(state, str(out / WEIGHTS_NAME), metadata={"format": "pt"})
     config = {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": plan.lora["r"],
               "lora_alpha": plan.lora["alpha"], "lora_dropout": 0.0, "bias": "none",
               "target_modules": list(plan.lora["modules"]), "layers_to_transform": plan.layers,
