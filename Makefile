@@ -37,7 +37,7 @@ demo: install
 	$(BIN)/latentwall report --run-dir $(DEMO_RUNS) -o report.html
 	@echo "open report.html  (white-box side: $(BIN)/latentwall lab demo -o lab-report.html)"
 
-# Every test but the organism rebuild (marker `rebuild`: it retrains the adapter, about 16
+# Every test but the organism rebuild (marker `rebuild`: it retrains the adapter, about 11
 # minutes on 2 cores); `make test-rebuild` runs that one.
 test: install
 	$(BIN)/pytest -q -m "not rebuild"
