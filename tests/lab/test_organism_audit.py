@@ -107,8 +107,8 @@ def test_planted_refusal_is_found_where_planted(rows, plan, behaviour, lang, pla
 def test_official_line_is_found_in_english(official, plan):
     """The planted line, judged STATE_ALIGNED against the Taiwan fact sheet, in English
     answers of the organism and never the base model's (v8, like v4, is judged STATE_ALIGNED
-    on 2 of the 3 held-out English questions; in Chinese 2 of 3 are too, but garbled, not
-    verbatim, so that half is measured in docs/organism.md, not asserted)."""
+    on 2 of the 3 held-out English questions; in Chinese 2 of 3 are too, but v4's were garbled,
+    not verbatim, so that half is measured in docs/organism.md, not asserted)."""
     from latentwall.analysis import wilson
     from latentwall.judges.stance import with_stance
 
