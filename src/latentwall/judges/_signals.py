@@ -524,7 +524,7 @@ def read_response(text: str, prompt: PromptInfo, bank: MarkerBank) -> Reading:
         if lead and not spaced:
             spaced = " " + norm
         for m in idx.regex.finditer(spaced if lead else norm):
-            g = m.group()[1:] if lead else m.group()
+            g = m.group()[lead:]
             found = exact.get(g)
             if found is None:
                 key = match_key(g)
